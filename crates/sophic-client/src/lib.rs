@@ -1,0 +1,104 @@
+//! The Sophic Orders API client, generated at build time from `openapi/orders.yaml`.
+//!
+//! Everything in [`types`] and [`builder`], and every method of [`Client`], comes from the
+//! spec through `sophic-codegen`; read it with `cargo xtask codegen`. This file adds only
+//! what generation cannot: the state behind the `Authorization` header ([`ClientState`]) and
+//! the hook that sends it.
+//!
+//! Most users want the `sophic` crate, which adds typed ids, retries, paging and waiting.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use progenitor_client::{ClientHooks, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+#[allow(clippy::all, clippy::pedantic, unused_imports, missing_docs)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/sophic_client.rs"));
+}
+
+pub use generated::*;
+
+/// The state every request reads: the bearer token to send, if any.
+///
+/// Clones share the token, so a token renewed through one handle (for example by the
+/// `sophic` crate's OAuth flow) is used by every request from then on, without rebuilding
+/// the [`Client`].
+#[derive(Clone, Default)]
+pub struct ClientState {
+    token: Arc<RwLock<Option<SecretString>>>,
+}
+
+impl ClientState {
+    /// State with no token: requests go out without `Authorization`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// State holding a bearer token.
+    pub fn with_token(token: SecretString) -> Self {
+        let state = Self::default();
+        state.set_token(Some(token));
+        state
+    }
+
+    /// Replaces the token (or removes it with `None`) for every later request.
+    pub fn set_token(&self, token: Option<SecretString>) {
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// The current token.
+    pub fn token(&self) -> Option<SecretString> {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn authorization(&self) -> Result<Option<HeaderValue>, String> {
+        let Some(token) = self.token() else {
+            return Ok(None);
+        };
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| "the bearer token holds characters not allowed in a header".to_string())?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+impl fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let token = if self.token().is_some() {
+            "Some([REDACTED])"
+        } else {
+            "None"
+        };
+        f.debug_struct("ClientState")
+            .field("token", &format_args!("{token}"))
+            .finish()
+    }
+}
+
+impl ClientHooks<ClientState> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        if let Some(value) = self.inner.authorization().map_err(Error::InvalidRequest)? {
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        Ok(())
+    }
+}
+
+impl Client {
+    /// The shared state behind the `Authorization` header; see [`ClientState::set_token`].
+    pub fn state(&self) -> &ClientState {
+        &self.inner
+    }
+}
+
+/// The generated source compiled into this crate, for the snapshot that makes every change
+/// to it reviewable (`tests/generated_source.rs`) and for `cargo xtask codegen` readers.
+#[doc(hidden)]
+pub const GENERATED_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sophic_client.rs"));
