@@ -1,1 +1,378 @@
+//! A stateful local Sophic.
+//!
+//! `sophic-sandbox` is a real HTTP server that implements every operation of
+//! `openapi/orders.yaml` with real state: a seeded market, balances that are reserved at
+//! placement and moved at fill, an order lifecycle on a clock, events, idempotency keys,
+//! signed webhook deliveries with retries, and faults on request. Its bodies are the
+//! generated types of `sophic-client`, so the sandbox and the client cannot disagree
+//! about the wire.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use sophic_sandbox::{AccountSpec, Sandbox, SandboxConfig};
+//!
+//! let sandbox = Sandbox::start(SandboxConfig::held()).await?;
+//! let account = sandbox.create_account(&AccountSpec::usd("10000.00")).unwrap();
+//! println!("{} {} {}", sandbox.base_url(), account.id, account.token);
+//! sandbox.advance(std::time::Duration::from_secs(5)); // orders move only when told
+//! # Ok(()) }
+//! ```
+//!
+//! Control endpoints live under `/sandbox/…` and are described in `openapi/sandbox.yaml`.
 
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod faults;
+mod http;
+pub mod idempotency;
+mod ids;
+pub mod market;
+pub mod webhooks;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rust_decimal::Decimal;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+pub use clock::{Clock, ClockMode};
+pub use error::ApiError;
+pub use faults::{FaultKind, FaultSpec};
+pub use world::{AccountSpec, Delays, OauthClient, Rules};
+
+use clock::lock;
+use world::World;
+
+/// How to run a sandbox.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Real time or a held clock.
+    pub clock: ClockMode,
+    /// Where a held clock starts.
+    pub start: DateTime<Utc>,
+    /// Fee rate and lifecycle delays.
+    pub rules: Rules,
+    /// Seed of the id generator.
+    pub seed: u64,
+    /// Lifetime of tokens from `POST /auth/token`.
+    pub token_lifetime: TimeDelta,
+    /// Whether to create a funded demo account (and an OAuth client for it) at start.
+    pub demo_account: bool,
+}
+
+impl SandboxConfig {
+    /// A held clock on an ephemeral loopback port: what tests want.
+    pub fn held() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: ClockMode::Held,
+            start: "2026-03-12T14:30:00Z".parse().expect("a valid instant"),
+            rules: Rules::default(),
+            seed: 42,
+            token_lifetime: TimeDelta::minutes(15),
+            demo_account: false,
+        }
+    }
+
+    /// Real time, every lifecycle step after `step`: what demos want.
+    pub fn realtime(step: Duration) -> Self {
+        let step = TimeDelta::from_std(step).unwrap_or(TimeDelta::seconds(1));
+        Self {
+            clock: ClockMode::Realtime,
+            rules: Rules {
+                delays: Delays::uniform(step),
+                ..Rules::default()
+            },
+            demo_account: true,
+            ..Self::held()
+        }
+    }
+}
+
+/// The state shared by the server, its background tasks and the in-process handle.
+#[derive(Debug)]
+pub struct Shared {
+    pub(crate) world: Mutex<World>,
+    pub(crate) clock: Clock,
+    pub(crate) faults: Mutex<faults::Faults>,
+    pub(crate) idempotency: Mutex<idempotency::Store>,
+    pub(crate) config: SandboxConfig,
+    pub(crate) requests: AtomicU64,
+    pub(crate) wake_webhooks: Notify,
+    pub(crate) webhooks_changed: Notify,
+    pub(crate) stalled: Notify,
+    pub(crate) release: Notify,
+    pub(crate) shutdown: Notify,
+}
+
+impl Shared {
+    fn new(config: SandboxConfig) -> Self {
+        Self {
+            world: Mutex::new(World::new(config.seed, config.rules.clone())),
+            clock: Clock::new(config.clock, config.start),
+            faults: Mutex::default(),
+            idempotency: Mutex::default(),
+            config,
+            requests: AtomicU64::new(0),
+            wake_webhooks: Notify::new(),
+            webhooks_changed: Notify::new(),
+            stalled: Notify::new(),
+            release: Notify::new(),
+            shutdown: Notify::new(),
+        }
+    }
+
+    /// Runs every lifecycle step due by now (real time moves on its own).
+    pub(crate) fn catch_up(&self) {
+        let now = self.clock.now();
+        if lock(&self.world).run_due(now) > 0 {
+            self.wake_webhooks.notify_one();
+        }
+    }
+
+    /// Moves the clock forward by `by`, running each step at its due time.
+    pub(crate) fn advance(&self, by: TimeDelta) -> (DateTime<Utc>, usize) {
+        let target = self.clock.now() + by;
+        let steps = self.run_until(Some(target));
+        self.clock.advance_to(target);
+        self.wake_webhooks.notify_one();
+        (self.clock.now(), steps)
+    }
+
+    /// Moves the clock to each next step until no order can move.
+    pub(crate) fn settle(&self) -> (DateTime<Utc>, usize) {
+        let steps = self.run_until(None);
+        self.wake_webhooks.notify_one();
+        (self.clock.now(), steps)
+    }
+
+    fn run_until(&self, target: Option<DateTime<Utc>>) -> usize {
+        let mut world = lock(&self.world);
+        let mut steps = 0;
+        while let Some(due) = world.next_due() {
+            if target.is_some_and(|t| due > t) {
+                break;
+            }
+            self.clock.advance_to(due);
+            steps += world.run_due(due);
+        }
+        steps
+    }
+
+    fn reset(&self) {
+        *lock(&self.world) = World::new(self.config.seed, self.config.rules.clone());
+        lock(&self.faults).clear();
+        *lock(&self.idempotency) = idempotency::Store::default();
+    }
+}
+
+/// A test account and a bearer token scoped to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestAccount {
+    /// `acc_…`
+    pub id: String,
+    /// A bearer token for this account only (it does not expire).
+    pub token: String,
+}
+
+/// A running sandbox. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    demo: Option<(TestAccount, OauthClient)>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds `config.addr` and starts serving.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config.clone()));
+        let mut sandbox = Self {
+            shared: shared.clone(),
+            addr,
+            demo: None,
+            tasks: Vec::new(),
+        };
+        if config.demo_account {
+            let account = sandbox
+                .create_account(&AccountSpec::usd("10000.00"))
+                .map_err(std::io::Error::other)?;
+            let client = sandbox
+                .create_client(vec![account.id.clone()])
+                .map_err(std::io::Error::other)?;
+            sandbox.demo = Some((account, client));
+        }
+        sandbox
+            .tasks
+            .push(tokio::spawn(http::serve(listener, shared.clone())));
+        sandbox
+            .tasks
+            .push(tokio::spawn(webhooks::worker(shared.clone())));
+        if config.clock == ClockMode::Realtime {
+            sandbox.tasks.push(tokio::spawn(realtime_ticker(shared)));
+        }
+        Ok(sandbox)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The clock mode.
+    pub fn clock_mode(&self) -> ClockMode {
+        self.shared.clock.mode()
+    }
+
+    /// The demo account and OAuth client created at start, if configured.
+    pub fn demo(&self) -> Option<&(TestAccount, OauthClient)> {
+        self.demo.as_ref()
+    }
+
+    /// Creates a funded test account and a token for it.
+    pub fn create_account(&self, spec: &AccountSpec) -> Result<TestAccount, ApiError> {
+        let now = self.shared.clock.now();
+        let (id, token) = lock(&self.shared.world).create_account(spec, now)?;
+        Ok(TestAccount { id, token })
+    }
+
+    /// Registers an OAuth client (random id and secret) for these accounts.
+    pub fn create_client(&self, accounts: Vec<String>) -> Result<OauthClient, ApiError> {
+        lock(&self.shared.world).create_client(accounts, None, None)
+    }
+
+    /// Now, by the sandbox's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// Moves the clock forward, running every lifecycle step that falls due on the way.
+    /// Returns how many steps ran.
+    pub fn advance(&self, by: Duration) -> usize {
+        self.shared
+            .advance(TimeDelta::from_std(by).expect("a reasonable duration"))
+            .1
+    }
+
+    /// Moves the clock until no order can move (every open order settles or cancels).
+    pub fn settle(&self) -> usize {
+        self.shared.settle().1
+    }
+
+    /// Sets an instrument's price.
+    pub fn set_price(&self, instrument: &str, price: Decimal) -> Result<(), ApiError> {
+        lock(&self.shared.world)
+            .set_market(instrument, Some(price), None)
+            .map(drop)
+    }
+
+    /// Sets an instrument's trading status.
+    pub fn set_trading_status(
+        &self,
+        instrument: &str,
+        status: sophic_client::types::TradingStatus,
+    ) -> Result<(), ApiError> {
+        lock(&self.shared.world)
+            .set_market(instrument, None, Some(status))
+            .map(drop)
+    }
+
+    /// Arms a fault.
+    pub fn arm(&self, fault: FaultSpec) {
+        lock(&self.shared.faults).arm(fault);
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Waits until a request is held by a `stall` fault.
+    pub async fn stalled(&self) {
+        self.shared.stalled.notified().await;
+    }
+
+    /// Lets every request held by a `stall` fault go on.
+    pub fn release_stalled(&self) {
+        self.shared.release.notify_waiters();
+    }
+
+    /// Every webhook delivery so far, oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<sophic_client::types::WebhookDelivery> {
+        lock(&self.shared.world).deliveries.list()
+    }
+
+    /// Waits until a webhook delivery attempt is recorded.
+    pub async fn webhook_attempt_recorded(&self) {
+        self.shared.webhooks_changed.notified().await;
+    }
+
+    /// Checks the balance invariants of every account: nothing negative, reserved never
+    /// above total. Returns the broken ones.
+    pub fn broken_invariants(&self) -> Vec<String> {
+        let world = lock(&self.shared.world);
+        let mut broken = Vec::new();
+        for account in world.accounts() {
+            for balance in world.cash_balances(account) {
+                if balance.total < Decimal::ZERO
+                    || balance.reserved < Decimal::ZERO
+                    || balance.available < Decimal::ZERO
+                    || balance.available + balance.reserved != balance.total
+                {
+                    broken.push(format!("{} {:?}", account.id, balance));
+                }
+            }
+            for position in world.positions(account) {
+                if position.available_quantity < Decimal::ZERO
+                    || position.available_quantity > position.quantity
+                {
+                    broken.push(format!("{} {:?}", account.id, position));
+                }
+            }
+        }
+        broken
+    }
+
+    /// Forgets every account, order, event, webhook, key and fault.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Stops serving.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shared.shutdown.notify_waiters();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn realtime_ticker(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tick.tick().await;
+        shared.catch_up();
+    }
+}

@@ -1,0 +1,85 @@
+//! The `sophic-sandbox` command (also `sophic sandbox`): flags, environment, banner.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+use crate::{ClockMode, Sandbox, SandboxConfig};
+
+/// Runs a local Sophic sandbox.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "SOPHIC_SANDBOX_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "SOPHIC_SANDBOX_PORT", default_value_t = 4010)]
+    pub port: u16,
+    /// `realtime`: orders move on their own; `held`: only on POST /sandbox/clock/advance.
+    #[arg(long, env = "SOPHIC_SANDBOX_CLOCK", default_value = "realtime", value_parser = parse_mode)]
+    pub clock: ClockMode,
+    /// Milliseconds between lifecycle steps in real time.
+    #[arg(long, env = "SOPHIC_SANDBOX_STEP_MS", default_value_t = 1000)]
+    pub step_ms: u64,
+    /// Fee rate on buys' cash and sells' notional.
+    #[arg(long, env = "SOPHIC_SANDBOX_FEE_RATE", default_value = "0.005")]
+    pub fee_rate: Decimal,
+    /// Seed of the id generator.
+    #[arg(long, env = "SOPHIC_SANDBOX_SEED", default_value_t = 42)]
+    pub seed: u64,
+}
+
+fn parse_mode(s: &str) -> Result<ClockMode, String> {
+    match s {
+        "realtime" => Ok(ClockMode::Realtime),
+        "held" => Ok(ClockMode::Held),
+        _ => Err("must be realtime or held".into()),
+    }
+}
+
+impl Args {
+    /// The configuration these flags ask for (with a funded demo account).
+    pub fn config(&self) -> SandboxConfig {
+        let mut config = match self.clock {
+            ClockMode::Realtime => SandboxConfig::realtime(Duration::from_millis(self.step_ms)),
+            ClockMode::Held => SandboxConfig {
+                demo_account: true,
+                ..SandboxConfig::held()
+            },
+        };
+        config.addr = SocketAddr::new(self.host, self.port);
+        config.rules.fee_rate = self.fee_rate;
+        config.seed = self.seed;
+        config
+    }
+}
+
+/// What a person needs to start talking to a sandbox.
+pub fn banner(sandbox: &Sandbox, step_ms: u64) -> String {
+    let base = sandbox.base_url();
+    let clock = match sandbox.clock_mode() {
+        ClockMode::Realtime => format!("realtime (each lifecycle step after {step_ms} ms)"),
+        ClockMode::Held => {
+            "held (advance with POST /sandbox/clock/advance {\"seconds\": 5})".to_string()
+        }
+    };
+    let mut text = format!("Sophic sandbox listening on {base}\nclock:         {clock}\n");
+    if let Some((account, client)) = sandbox.demo() {
+        text.push_str(&format!(
+            "demo account:  {}\ndemo token:    {}\noauth client:  {} / {}\n\ntry:\n  curl -H 'Authorization: Bearer {}' {base}/accounts/{}/cash-balances\n",
+            account.id, account.token, client.id, client.secret, account.token, account.id
+        ));
+    }
+    text
+}
+
+/// Runs until Ctrl-C.
+pub async fn run(args: Args) -> std::io::Result<()> {
+    let sandbox = Sandbox::start(args.config()).await?;
+    println!("{}", banner(&sandbox, args.step_ms));
+    tokio::signal::ctrl_c().await?;
+    eprintln!("shutting down");
+    sandbox.shutdown();
+    Ok(())
+}

@@ -1,0 +1,737 @@
+//! The 14 operations of `openapi/orders.yaml`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sophic_client::types::{
+    CreateWebhookRequest, ErrorCode, ErrorParam, EventName, Order, OrderSide, OrderStatus,
+    PlaceOrderRequest, TokenResponse, UpdateWebhookRequest,
+};
+
+use super::query::{Query, page};
+use super::{AppState, Auth};
+use crate::clock::lock;
+use crate::error::{ApiError, problem};
+use crate::idempotency::{self, Claim, Stored};
+use crate::world::{NewOrder, NewSide, Principal, World};
+
+/// Marks a request held by a `stall` fault.
+#[derive(Clone, Copy)]
+pub(crate) struct Stall;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/token", post(create_token))
+        .route(
+            "/accounts/{account_id}/orders",
+            post(place_order).get(list_orders),
+        )
+        .route(
+            "/accounts/{account_id}/orders/pending",
+            get(list_pending_orders),
+        )
+        .route("/accounts/{account_id}/orders/{order_id}", get(get_order))
+        .route(
+            "/accounts/{account_id}/orders/{order_id}/cancel",
+            post(cancel_order),
+        )
+        .route(
+            "/accounts/{account_id}/cash-balances",
+            get(list_cash_balances),
+        )
+        .route("/accounts/{account_id}/positions", get(list_positions))
+        .route("/instruments", get(list_instruments))
+        .route("/instruments/{instrument_id}", get(get_instrument))
+        .route("/events", get(list_events))
+        .route("/webhooks", post(create_webhook))
+        .route("/webhooks/{webhook_id}", put(update_webhook))
+        .route("/webhooks/{webhook_id}/test", post(test_webhook))
+}
+
+fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+// ---- auth ---------------------------------------------------------------------------
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+async fn create_token(State(state): State<AppState>, body: Bytes) -> Response {
+    let form: Map<String, Value> = url::form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    let field = |name: &str| {
+        form.get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    match field("grant_type") {
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required.",
+            );
+        }
+        Some("client_credentials") => {}
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Only client_credentials is supported.",
+            );
+        }
+    }
+    let (Some(id), Some(secret)) = (field("client_id"), field("client_secret")) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and client_secret are required.",
+        );
+    };
+    let now = state.clock.now();
+    let mut world = lock(&state.world);
+    let Some(client) = world.client(id, secret).cloned() else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Unknown client or wrong secret.",
+        );
+    };
+    let lifetime = state.config.token_lifetime;
+    let principal = Principal {
+        id: client.id.clone(),
+        accounts: client.accounts.clone(),
+    };
+    let token = world.issue_token(principal, Some(now + lifetime));
+    let answer = TokenResponse {
+        access_token: token,
+        token_type: "bearer".into(),
+        expires_in: u32::try_from(lifetime.num_seconds()).unwrap_or(u32::MAX),
+        scope: Some(
+            field("scope")
+                .unwrap_or("orders:read orders:write")
+                .to_string(),
+        ),
+        refresh_token: None,
+    };
+    json_response(StatusCode::OK, &answer)
+}
+
+// ---- orders ---------------------------------------------------------------------------
+
+/// The `Idempotency-Key` header, if any, once checked.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| {
+        ApiError::param("header.Idempotency-Key", "invalid", "must be visible ASCII")
+    })?;
+    if key.is_empty() || key.len() > idempotency::MAX_KEY_LEN {
+        return Err(ApiError::param(
+            "header.Idempotency-Key",
+            "too_long",
+            format!("must be 1 to {} characters", idempotency::MAX_KEY_LEN),
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Runs a state-changing request under its idempotency key (if any).
+async fn idempotent(
+    state: &AppState,
+    principal: &Principal,
+    key: Option<String>,
+    fingerprint: [u8; 32],
+    stall: bool,
+    run: impl FnOnce() -> Result<(StatusCode, Value), ApiError>,
+) -> Response {
+    let Some(key) = key else {
+        return match run() {
+            Ok((status, value)) => json_response(status, &value),
+            Err(e) => e.into_response(),
+        };
+    };
+    let claim = lock(&state.idempotency).claim(&principal.id, &key, fingerprint, state.clock.now());
+    match claim {
+        Claim::Replay(stored) => {
+            let mut response = (
+                stored.status,
+                [("content-type", "application/json")],
+                stored.body,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return response;
+        }
+        Claim::Reused => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used for a different request.",
+            )
+            .into_response();
+        }
+        Claim::InProgress => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyRequestInProgress,
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+            )
+            .into_response();
+        }
+        Claim::Run => {}
+    }
+    if stall {
+        let released = state.release.notified();
+        tokio::pin!(released);
+        released.as_mut().enable();
+        state.stalled.notify_one();
+        released.await;
+    }
+    let (status, value) = match run() {
+        Ok(answer) => answer,
+        Err(e) if e.is_validation() => {
+            lock(&state.idempotency).abandon(&principal.id, &key);
+            return e.into_response();
+        }
+        Err(e) => (
+            e.status,
+            serde_json::to_value(e.body()).expect("errors serialize"),
+        ),
+    };
+    let body = Bytes::from(serde_json::to_vec(&value).expect("answers serialize"));
+    let stored = Stored {
+        status,
+        body: body.clone(),
+    };
+    lock(&state.idempotency).finish(&principal.id, &key, stored, state.clock.now());
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+fn fingerprint(method: &Method, uri: &Uri, body: &[u8]) -> [u8; 32] {
+    let path = uri.path_and_query().map_or("", |p| p.as_str());
+    idempotency::fingerprint(method.as_str(), path, body)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn place_order(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(account_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    stall: Option<axum::Extension<Stall>>,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = lock(&state.world).account_for(&principal, &account_id) {
+        return e.into_response();
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(e) => return e.into_response(),
+    };
+    let print = fingerprint(&method, &uri, &body);
+    let state2 = state.clone();
+    idempotent(&state, &principal, key, print, stall.is_some(), move || {
+        let new = validate_order(&body)?;
+        let now = state2.clock.now();
+        let order = lock(&state2.world).place(&account_id, new, now)?;
+        state2.wake_webhooks.notify_one();
+        Ok((
+            StatusCode::CREATED,
+            serde_json::to_value(order).expect("orders serialize"),
+        ))
+    })
+    .await
+}
+
+/// Checks a placement body field by field, naming every field at fault, then decodes it
+/// into the generated `PlaceOrderRequest`.
+fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::param("body", "invalid", "must be a JSON object"))?;
+    let Value::Object(fields) = &value else {
+        return Err(ApiError::param("body", "invalid", "must be a JSON object"));
+    };
+    let mut problems = Vec::new();
+    let instrument = required_string(fields, "instrument", &mut problems);
+    match fields.get("order_type") {
+        None | Some(Value::Null) => {
+            problems.push(problem("body.order_type", "required", "is required"))
+        }
+        Some(Value::String(t)) if t == "market" => {}
+        Some(_) => problems.push(problem(
+            "body.order_type",
+            "invalid",
+            "must be market (the only order type accepted)",
+        )),
+    }
+    let side = match fields.get("side") {
+        None | Some(Value::Null) => {
+            problems.push(problem("body.side", "required", "is required"));
+            None
+        }
+        Some(Value::String(s)) if s == "buy" => Some(OrderSide::Buy),
+        Some(Value::String(s)) if s == "sell" => Some(OrderSide::Sell),
+        Some(_) => {
+            problems.push(problem("body.side", "invalid", "must be buy or sell"));
+            None
+        }
+    };
+    let cash = positive_decimal(fields, "cash_amount", Some(2), &mut problems);
+    let quantity = positive_decimal(fields, "quantity", None, &mut problems);
+    let rollover = match fields.get("automatic_rollover") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            problems.push(problem(
+                "body.automatic_rollover",
+                "invalid",
+                "must be true or false",
+            ));
+            false
+        }
+    };
+    let present = |name: &str| fields.get(name).is_some_and(|v| !v.is_null());
+    match side {
+        Some(OrderSide::Buy) => {
+            if !present("cash_amount") {
+                problems.push(problem(
+                    "body.cash_amount",
+                    "required",
+                    "is required on buy orders (buys are cash-based)",
+                ));
+            }
+            if present("quantity") {
+                problems.push(problem(
+                    "body.quantity",
+                    "not_allowed",
+                    "is not allowed on buy orders (buys are cash-based; use cash_amount)",
+                ));
+            }
+        }
+        Some(_) => {
+            if !present("quantity") {
+                problems.push(problem(
+                    "body.quantity",
+                    "required",
+                    "is required on sell orders (sells are unit-based)",
+                ));
+            }
+            if present("cash_amount") {
+                problems.push(problem(
+                    "body.cash_amount",
+                    "not_allowed",
+                    "is not allowed on sell orders (sells are unit-based; use quantity)",
+                ));
+            }
+            if rollover {
+                problems.push(problem(
+                    "body.automatic_rollover",
+                    "not_allowed",
+                    "applies to buy orders only",
+                ));
+            }
+        }
+        None => {}
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let typed: PlaceOrderRequest = serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::param(
+            "body",
+            "invalid",
+            format!("does not match PlaceOrderRequest: {e}"),
+        )
+    })?;
+    let side = match typed.side {
+        OrderSide::Buy => NewSide::Buy {
+            cash: cash.flatten().expect("checked above"),
+            automatic_rollover: typed.automatic_rollover.unwrap_or(false),
+        },
+        _ => NewSide::Sell {
+            quantity: quantity.flatten().expect("checked above"),
+        },
+    };
+    Ok(NewOrder {
+        instrument: instrument.unwrap_or(typed.instrument),
+        side,
+    })
+}
+
+fn required_string(
+    fields: &Map<String, Value>,
+    name: &str,
+    problems: &mut Vec<ErrorParam>,
+) -> Option<String> {
+    let path = format!("body.{name}");
+    match fields.get(name) {
+        None | Some(Value::Null) => problems.push(problem(&path, "required", "is required")),
+        Some(Value::String(s)) if !s.trim().is_empty() => return Some(s.clone()),
+        Some(_) => problems.push(problem(&path, "invalid", "must be a non-empty string")),
+    }
+    None
+}
+
+/// `Some(Some(d))` a valid amount, `Some(None)` a refused one, `None` absent.
+fn positive_decimal(
+    fields: &Map<String, Value>,
+    name: &str,
+    max_scale: Option<u32>,
+    problems: &mut Vec<ErrorParam>,
+) -> Option<Option<Decimal>> {
+    let path = format!("body.{name}");
+    let raw = match fields.get(name)? {
+        Value::Null => return None,
+        Value::String(s) => s,
+        Value::Number(_) => {
+            problems.push(problem(
+                &path,
+                "invalid",
+                "must be a decimal string such as \"100.00\", not a JSON number",
+            ));
+            return Some(None);
+        }
+        _ => {
+            problems.push(problem(
+                &path,
+                "invalid",
+                "must be a decimal string such as \"100.00\"",
+            ));
+            return Some(None);
+        }
+    };
+    let Ok(amount) = raw.trim().parse::<Decimal>() else {
+        problems.push(problem(
+            &path,
+            "invalid",
+            format!("must be a decimal string such as \"100.00\", not {raw:?}"),
+        ));
+        return Some(None);
+    };
+    if amount <= Decimal::ZERO {
+        problems.push(problem(&path, "too_small", "must be greater than 0"));
+        return Some(None);
+    }
+    if let Some(max) = max_scale.filter(|m| amount.scale() > *m) {
+        problems.push(problem(
+            &path,
+            "invalid",
+            format!("must have at most {max} decimal places"),
+        ));
+        return Some(None);
+    }
+    Some(Some(amount))
+}
+
+fn order_filter(query: &Query) -> Result<impl Fn(&Order) -> bool + use<>, ApiError> {
+    let statuses = query
+        .all("status")
+        .map(|s| {
+            s.parse::<OrderStatus>().map_err(|_| {
+                ApiError::param(
+                    "query.status",
+                    "invalid",
+                    format!("{s:?} is not an order status"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let instrument = query.get("instrument").map(str::to_string);
+    let side = query.parsed::<OrderSide>("side", "buy or sell")?;
+    let gte = query.instant("created[gte]")?;
+    let lt = query.instant("created[lt]")?;
+    Ok(move |o: &Order| {
+        (statuses.is_empty() || statuses.contains(&o.status))
+            && instrument.as_ref().is_none_or(|i| &o.instrument.id == i)
+            && side.as_ref().is_none_or(|s| &o.side == s)
+            && gte.is_none_or(|t| o.created_at >= t)
+            && lt.is_none_or(|t| o.created_at < t)
+    })
+}
+
+async fn list_orders(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(account_id): Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(uri.query());
+    let keep = order_filter(&query)?;
+    let limit = query.limit()?;
+    let world = lock(&state.world);
+    let account = world.account_for(&principal, &account_id)?;
+    let orders = page(
+        world.orders_newest_first(account),
+        |o| &o.id,
+        query.get("starting_after"),
+        keep,
+        limit,
+    )?;
+    Ok(json_response(StatusCode::OK, &orders))
+}
+
+async fn list_pending_orders(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(account_id): Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(uri.query());
+    let limit = query.limit()?;
+    let world = lock(&state.world);
+    let account = world.account_for(&principal, &account_id)?;
+    let open = |o: &Order| {
+        matches!(
+            o.status,
+            OrderStatus::Placed | OrderStatus::Pending | OrderStatus::Executing
+        )
+    };
+    let orders = page(
+        world.orders_newest_first(account),
+        |o| &o.id,
+        query.get("starting_after"),
+        open,
+        limit,
+    )?;
+    Ok(json_response(StatusCode::OK, &orders))
+}
+
+async fn get_order(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((account_id, order_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let world = lock(&state.world);
+    world.account_for(&principal, &account_id)?;
+    Ok(json_response(
+        StatusCode::OK,
+        world.order(&account_id, &order_id)?,
+    ))
+}
+
+async fn cancel_order(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((account_id, order_id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = lock(&state.world).account_for(&principal, &account_id) {
+        return e.into_response();
+    }
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(e) => return e.into_response(),
+    };
+    let print = fingerprint(&method, &uri, &body);
+    let state2 = state.clone();
+    idempotent(&state, &principal, key, print, false, move || {
+        let now = state2.clock.now();
+        let order = lock(&state2.world).cancel(&account_id, &order_id, now)?;
+        state2.wake_webhooks.notify_one();
+        Ok((
+            StatusCode::OK,
+            serde_json::to_value(order).expect("orders serialize"),
+        ))
+    })
+    .await
+}
+
+// ---- accounts and instruments ------------------------------------------------------------
+
+async fn list_cash_balances(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(account_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let world = lock(&state.world);
+    let account = world.account_for(&principal, &account_id)?;
+    Ok(json_response(StatusCode::OK, &world.cash_balances(account)))
+}
+
+async fn list_positions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(account_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let world = lock(&state.world);
+    let account = world.account_for(&principal, &account_id)?;
+    Ok(json_response(StatusCode::OK, &world.positions(account)))
+}
+
+async fn list_instruments(State(state): State<AppState>, Auth(_): Auth) -> Response {
+    let now = state.clock.now();
+    json_response(StatusCode::OK, &lock(&state.world).instruments(now))
+}
+
+async fn get_instrument(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(instrument_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let world = lock(&state.world);
+    let listing = world
+        .listing(&instrument_id)
+        .ok_or_else(|| ApiError::not_found("instrument", &instrument_id))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &listing.full(now.date_naive()),
+    ))
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+async fn list_events(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(uri.query());
+    let limit = query.limit()?;
+    let name = query.get("name").map(str::to_string);
+    let resource = query.get("resource[id]").map(str::to_string);
+    let bounds = [
+        query.instant("created[gt]")?,
+        query.instant("created[gte]")?,
+        query.instant("created[lt]")?,
+        query.instant("created[lte]")?,
+    ];
+    let keep = |e: &sophic_client::types::Event| {
+        let t = e.created_at;
+        name.as_ref().is_none_or(|n| e.name.to_string() == *n)
+            && resource.as_ref().is_none_or(|r| e.resource.id == *r)
+            && bounds[0].is_none_or(|b| t > b)
+            && bounds[1].is_none_or(|b| t >= b)
+            && bounds[2].is_none_or(|b| t < b)
+            && bounds[3].is_none_or(|b| t <= b)
+    };
+    let world = lock(&state.world);
+    let events = page(
+        world.events_newest_first(&principal),
+        |e| &e.id,
+        query.get("starting_after"),
+        keep,
+        limit,
+    )?;
+    Ok(json_response(StatusCode::OK, &events))
+}
+
+// ---- webhooks -------------------------------------------------------------------------------
+
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::param("body", "invalid", "must be a JSON object"))?;
+    if !value.is_object() {
+        return Err(ApiError::param("body", "invalid", "must be a JSON object"));
+    }
+    for (field, expected) in [
+        ("url", "a string"),
+        ("description", "a string"),
+        ("disabled", "true or false"),
+    ] {
+        let ok = match (field, value.get(field)) {
+            (_, None | Some(Value::Null)) => true,
+            ("disabled", Some(v)) => v.is_boolean(),
+            (_, Some(v)) => v.is_string(),
+        };
+        if !ok {
+            return Err(ApiError::param(
+                &format!("body.{field}"),
+                "invalid",
+                format!("must be {expected}"),
+            ));
+        }
+    }
+    if let Some(events) = value.get("enabled_events").filter(|v| !v.is_null()) {
+        let ok = events
+            .as_array()
+            .is_some_and(|a| a.iter().all(|e| e.as_str().is_some_and(known_event)));
+        if !ok {
+            return Err(ApiError::param(
+                "body.enabled_events",
+                "invalid",
+                "must be a list of event names such as order.filled",
+            ));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| {
+        let missing = e.to_string().contains("missing field `url`");
+        if missing {
+            ApiError::param("body.url", "required", "is required")
+        } else {
+            ApiError::param("body", "invalid", format!("does not match {what}: {e}"))
+        }
+    })
+}
+
+fn known_event(name: &str) -> bool {
+    name.parse::<EventName>().is_ok()
+}
+
+async fn create_webhook(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: CreateWebhookRequest = decode(&body, "CreateWebhookRequest")?;
+    let now = state.clock.now();
+    let mut world = lock(&state.world);
+    let World {
+        deliveries, ids, ..
+    } = &mut *world;
+    let webhook = deliveries.create(&principal.id, &request, ids, now)?;
+    Ok(json_response(StatusCode::CREATED, &webhook))
+}
+
+async fn update_webhook(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(webhook_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: UpdateWebhookRequest = decode(&body, "UpdateWebhookRequest")?;
+    let now = state.clock.now();
+    let webhook =
+        lock(&state.world)
+            .deliveries
+            .update(&principal.id, &webhook_id, &request, now)?;
+    Ok(json_response(StatusCode::OK, &webhook))
+}
+
+async fn test_webhook(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(webhook_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let delivery = {
+        let mut world = lock(&state.world);
+        let World {
+            deliveries, ids, ..
+        } = &mut *world;
+        deliveries.test(&principal.id, &webhook_id, ids, now)?
+    };
+    state.wake_webhooks.notify_one();
+    Ok(json_response(StatusCode::ACCEPTED, &delivery))
+}

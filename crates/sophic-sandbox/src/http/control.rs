@@ -1,0 +1,229 @@
+//! Control endpoints under `/sandbox/…` (described in `openapi/sandbox.yaml`): test
+//! accounts and clients, the clock, the market, faults, reset.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use chrono::TimeDelta;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use sophic_client::types::{Currency, TradingStatus};
+
+use super::AppState;
+use crate::clock::lock;
+use crate::error::ApiError;
+use crate::faults::FaultSpec;
+use crate::world::AccountSpec;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/accounts", post(create_account))
+        .route("/clients", post(create_client))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance))
+        .route("/clock/settle", post(settle))
+        .route("/instruments/{instrument_id}", put(set_instrument))
+        .route(
+            "/faults",
+            post(arm_fault).get(list_faults).delete(clear_faults),
+        )
+        .route("/webhook-deliveries", get(list_deliveries))
+        .route("/reset", post(reset))
+}
+
+fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.is_empty() {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::param("body", "invalid", e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct NewAccount {
+    #[serde(default)]
+    cash: BTreeMap<String, String>,
+    #[serde(default)]
+    positions: BTreeMap<String, String>,
+    #[serde(default)]
+    professional: bool,
+}
+
+fn decimal(value: &str, path: &str) -> Result<Decimal, ApiError> {
+    value.parse().map_err(|_| {
+        ApiError::param(
+            path,
+            "invalid",
+            format!("must be a decimal string, not {value:?}"),
+        )
+    })
+}
+
+async fn create_account(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
+    let request: NewAccount = body(&raw)?;
+    let mut spec = AccountSpec {
+        professional: request.professional,
+        ..AccountSpec::default()
+    };
+    for (currency, amount) in &request.cash {
+        let path = format!("body.cash.{currency}");
+        let code: Currency = currency
+            .parse()
+            .map_err(|_| ApiError::param(&path, "invalid", "must be USD, EUR or GBP"))?;
+        spec.cash.insert(code, decimal(amount, &path)?);
+    }
+    for (instrument, quantity) in &request.positions {
+        spec.positions.insert(
+            instrument.clone(),
+            decimal(quantity, &format!("body.positions.{instrument}"))?,
+        );
+    }
+    let now = state.clock.now();
+    let mut world = lock(&state.world);
+    let (id, token) = world.create_account(&spec, now)?;
+    let account = world.account_for(
+        &crate::world::Principal {
+            id: id.clone(),
+            accounts: vec![id.clone()],
+        },
+        &id,
+    )?;
+    let answer = json!({
+        "account": {
+            "id": id,
+            "professional": account.professional,
+            "cash_balances": world.cash_balances(account),
+            "positions": world.positions(account),
+        },
+        "token": token,
+    });
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewClient {
+    accounts: Vec<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+async fn create_client(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
+    let request: NewClient = body(&raw)?;
+    let client = lock(&state.world).create_client(
+        request.accounts,
+        request.client_id,
+        request.client_secret,
+    )?;
+    let answer = json!({"client_id": client.id, "client_secret": client.secret, "accounts": client.accounts});
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+fn clock_view(state: &AppState, steps: Option<usize>) -> Response {
+    let next_due = lock(&state.world).next_due();
+    let mut view = json!({
+        "now": state.clock.now(),
+        "mode": state.clock.mode().as_str(),
+        "next_due": next_due,
+    });
+    if let Some(steps) = steps {
+        view["steps"] = json!(steps);
+    }
+    axum::Json(view).into_response()
+}
+
+async fn clock(State(state): State<AppState>) -> Response {
+    state.catch_up();
+    clock_view(&state, None)
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: f64,
+}
+
+async fn advance(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
+    let request: Advance = body(&raw)?;
+    if !(request.seconds.is_finite() && request.seconds >= 0.0) {
+        return Err(ApiError::param(
+            "body.seconds",
+            "invalid",
+            "must be a number of seconds, 0 or more",
+        ));
+    }
+    // Seconds of clock time, not money: the one place a float is the right type.
+    let by = TimeDelta::milliseconds((request.seconds * 1000.0).round() as i64);
+    let (_, steps) = state.advance(by);
+    Ok(clock_view(&state, Some(steps)))
+}
+
+async fn settle(State(state): State<AppState>) -> Response {
+    let (_, steps) = state.settle();
+    clock_view(&state, Some(steps))
+}
+
+#[derive(Deserialize)]
+struct MarketChange {
+    price: Option<String>,
+    trading_status: Option<String>,
+}
+
+async fn set_instrument(
+    State(state): State<AppState>,
+    Path(instrument_id): Path<String>,
+    raw: Bytes,
+) -> Result<Response, ApiError> {
+    let request: MarketChange = body(&raw)?;
+    let price = request
+        .price
+        .as_deref()
+        .map(|p| decimal(p, "body.price"))
+        .transpose()?;
+    let status = request
+        .trading_status
+        .as_deref()
+        .map(|s| {
+            s.parse::<TradingStatus>().map_err(|_| {
+                ApiError::param(
+                    "body.trading_status",
+                    "invalid",
+                    "must be buy_sell, sell_only or closed",
+                )
+            })
+        })
+        .transpose()?;
+    let now = state.clock.now();
+    let listing = lock(&state.world).set_market(&instrument_id, price, status)?;
+    let answer = json!({"instrument": listing.full(now.date_naive()), "price": listing.price});
+    Ok(axum::Json(answer).into_response())
+}
+
+async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
+    let fault: FaultSpec = body(&raw)?;
+    lock(&state.faults).arm(fault);
+    Ok((StatusCode::CREATED, axum::Json(lock(&state.faults).armed())).into_response())
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    axum::Json(lock(&state.faults).armed()).into_response()
+}
+
+async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    lock(&state.faults).clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_deliveries(State(state): State<AppState>) -> Response {
+    axum::Json(lock(&state.world).deliveries.list()).into_response()
+}
+
+async fn reset(State(state): State<AppState>) -> StatusCode {
+    state.reset();
+    StatusCode::NO_CONTENT
+}

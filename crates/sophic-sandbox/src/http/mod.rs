@@ -1,0 +1,226 @@
+//! The HTTP face of the sandbox: routes, authentication, request ids, faults, and a
+//! connection loop that can drop a connection on purpose.
+
+mod api;
+mod control;
+mod query;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::json;
+use sophic_client::types::ErrorCode;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+use crate::Shared;
+use crate::clock::lock;
+use crate::error::ApiError;
+use crate::faults::FaultKind;
+use crate::world::Principal;
+
+pub(crate) type AppState = Arc<Shared>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body())).into_response()
+    }
+}
+
+/// The principal of the request's bearer token.
+pub(crate) struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get("authorization")
+            .ok_or_else(|| ApiError::not_authenticated("Send `Authorization: Bearer <token>`."))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::not_authenticated("The Authorization header must be `Bearer <token>`.")
+            })?;
+        let now = state.clock.now();
+        lock(&state.world).authenticate(token.trim(), now).map(Auth)
+    }
+}
+
+/// Lets a fault close the connection a request arrived on.
+#[derive(Clone)]
+struct ConnectionKiller(Arc<Notify>);
+
+pub(crate) fn router(state: AppState) -> Router {
+    let api = api::routes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .layer(middleware::from_fn_with_state(state.clone(), catch_up));
+    Router::new()
+        .merge(api)
+        .nest("/sandbox", control::routes())
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "No such operation.",
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
+        .with_state(state)
+}
+
+/// Every answer carries a `Request-Id`.
+async fn request_id(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut response = next.run(request).await;
+    let id = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
+    response
+        .headers_mut()
+        .insert("request-id", HeaderValue::from_str(&id).expect("ascii"));
+    response
+}
+
+/// In real time, orders move on their own: run what fell due before answering.
+async fn catch_up(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    state.catch_up();
+    next.run(request).await
+}
+
+/// The operationId of orders.yaml for a matched route.
+fn operation_id(method: &str, path: &str) -> &'static str {
+    match (method, path) {
+        ("POST", "/auth/token") => "create_token",
+        ("POST", "/accounts/{account_id}/orders") => "place_order",
+        ("GET", "/accounts/{account_id}/orders") => "list_orders",
+        ("GET", "/accounts/{account_id}/orders/pending") => "list_pending_orders",
+        ("GET", "/accounts/{account_id}/orders/{order_id}") => "get_order",
+        ("POST", "/accounts/{account_id}/orders/{order_id}/cancel") => "cancel_order",
+        ("GET", "/accounts/{account_id}/cash-balances") => "list_cash_balances",
+        ("GET", "/accounts/{account_id}/positions") => "list_positions",
+        ("GET", "/instruments") => "list_instruments",
+        ("GET", "/instruments/{instrument_id}") => "get_instrument",
+        ("GET", "/events") => "list_events",
+        ("POST", "/webhooks") => "create_webhook",
+        ("PUT", "/webhooks/{webhook_id}") => "update_webhook",
+        ("POST", "/webhooks/{webhook_id}/test") => "test_webhook",
+        _ => "unknown",
+    }
+}
+
+/// Applies the first armed fault that matches the request's operation.
+async fn inject_faults(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let operation = operation_id(request.method().as_str(), &path);
+    let Some(fault) = lock(&state.faults).take(operation) else {
+        return next.run(request).await;
+    };
+    let is_token = operation == "create_token";
+    match fault.kind {
+        FaultKind::InternalError => {
+            if is_token {
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    axum::Json(
+                        json!({"error": "server_error", "error_description": "Injected fault."}),
+                    ),
+                )
+                    .into_response();
+            }
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "Injected fault: the request was not handled.",
+            )
+            .into_response()
+        }
+        FaultKind::RateLimited => {
+            let seconds = fault.retry_after.unwrap_or(1);
+            let mut response = if is_token {
+                (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({"error": "temporarily_unavailable", "error_description": "Rate limited."}))).into_response()
+            } else {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::RateLimited,
+                    format!("Too many requests; retry after {seconds} s."),
+                )
+                .into_response()
+            };
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
+            response
+        }
+        FaultKind::DropConnection => {
+            let killer = request.extensions().get::<ConnectionKiller>().cloned();
+            let _handled = next.run(request).await;
+            if let Some(ConnectionKiller(kill)) = killer {
+                kill.notify_one();
+                // Never answer: the connection is dropped before anything is written.
+                std::future::pending::<()>().await;
+            }
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "Injected fault.",
+            )
+            .into_response()
+        }
+        FaultKind::Stall => {
+            request.extensions_mut().insert(api::Stall);
+            next.run(request).await
+        }
+    }
+}
+
+/// Serves connections until the sandbox shuts down. Each connection can be killed by a
+/// `drop_connection` fault.
+pub(crate) async fn serve(listener: TcpListener, state: AppState) {
+    let app = router(state.clone());
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = state.shutdown.notified() => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let kill = Arc::new(Notify::new());
+            let killer = ConnectionKiller(kill.clone());
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(killer.clone());
+                    app.clone().oneshot(request.map(axum::body::Body::new))
+                },
+            );
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = kill.notified() => {}
+            }
+        });
+    }
+}

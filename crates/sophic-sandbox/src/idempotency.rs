@@ -1,0 +1,114 @@
+//! Idempotency keys (contract section 8): the first answer for a key is stored for 24
+//! hours and replayed; a different request with the key is a conflict; a key whose first
+//! request is still running is refused; validation failures store nothing.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+
+/// How long an answer is replayed.
+pub const RETENTION: TimeDelta = TimeDelta::hours(24);
+/// The longest key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// A stored answer.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its JSON body.
+    pub body: Bytes,
+}
+
+#[derive(Clone, Debug)]
+enum Entry {
+    Running {
+        fingerprint: [u8; 32],
+    },
+    Done {
+        fingerprint: [u8; 32],
+        answer: Stored,
+        at: DateTime<Utc>,
+    },
+}
+
+/// What to do with a request carrying a key.
+#[derive(Debug)]
+pub enum Claim {
+    /// First use: run it, then [`Store::finish`] or [`Store::abandon`].
+    Run,
+    /// Seen before: replay this answer.
+    Replay(Stored),
+    /// The key was used for a different request.
+    Reused,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
+/// Keys per authenticated principal.
+#[derive(Debug, Default)]
+pub struct Store {
+    entries: HashMap<(String, String), Entry>,
+}
+
+/// What identifies "the same request": method, path, query and body.
+pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for part in [method.as_bytes(), path_and_query.as_bytes(), body] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize().into()
+}
+
+impl Store {
+    /// Claims `key` for a request, or says why not.
+    pub fn claim(
+        &mut self,
+        principal: &str,
+        key: &str,
+        fingerprint: [u8; 32],
+        now: DateTime<Utc>,
+    ) -> Claim {
+        let slot = (principal.to_string(), key.to_string());
+        match self.entries.get(&slot) {
+            Some(Entry::Done { at, .. }) if now - *at >= RETENTION => {}
+            Some(Entry::Done {
+                fingerprint: f,
+                answer,
+                ..
+            }) if *f == fingerprint => {
+                return Claim::Replay(answer.clone());
+            }
+            Some(Entry::Done { .. }) => return Claim::Reused,
+            Some(Entry::Running { .. }) => return Claim::InProgress,
+            None => {}
+        }
+        self.entries.insert(slot, Entry::Running { fingerprint });
+        Claim::Run
+    }
+
+    /// Stores the answer of a claimed key.
+    pub fn finish(&mut self, principal: &str, key: &str, answer: Stored, now: DateTime<Utc>) {
+        let slot = (principal.to_string(), key.to_string());
+        if let Some(Entry::Running { fingerprint }) = self.entries.get(&slot).cloned() {
+            self.entries.insert(
+                slot,
+                Entry::Done {
+                    fingerprint,
+                    answer,
+                    at: now,
+                },
+            );
+        }
+    }
+
+    /// Forgets a claimed key (the request failed validation, so it may be retried).
+    pub fn abandon(&mut self, principal: &str, key: &str) {
+        self.entries
+            .remove(&(principal.to_string(), key.to_string()));
+    }
+}

@@ -1,0 +1,21 @@
+//! `sophic-sandbox`: a stateful local Sophic on loopback. See `--help`.
+
+use clap::Parser;
+
+/// A stateful local Sophic: every operation of openapi/orders.yaml, with balances, an order
+/// lifecycle on a clock, idempotency, signed webhooks and faults on request.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    args: sophic_sandbox::cli::Args,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    sophic_sandbox::cli::run(Cli::parse().args).await
+}

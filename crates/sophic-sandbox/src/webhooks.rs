@@ -1,0 +1,397 @@
+//! Webhooks: registrations, signed deliveries and their retries.
+//!
+//! Signing follows the Standard Webhooks scheme the contract chose: the key is the decoded
+//! `whsec_` secret, the signed content is `{Webhook-Id}.{Webhook-Timestamp}.{body}` and the
+//! header is `v1,<base64 HMAC-SHA256>`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sophic_client::types::{
+    CreateWebhookRequest, Event, EventName, UpdateWebhookRequest, Webhook, WebhookDelivery,
+    WebhookDeliveryAttempt, WebhookDeliveryStatus,
+};
+
+use crate::error::ApiError;
+use crate::ids::IdGen;
+
+/// Waits before each retry: after attempt 1 fails, the next comes 5 s later, and so on.
+const RETRY_AFTER: [i64; 7] = [5, 30, 120, 600, 1800, 3600, 10800];
+/// Attempts before a delivery is marked failed.
+pub const MAX_ATTEMPTS: u32 = RETRY_AFTER.len() as u32 + 1;
+/// How long a receiver has to answer.
+pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The `v1,<base64>` signature of a delivery.
+pub fn sign(secret: &[u8], delivery_id: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any size");
+    mac.update(format!("{delivery_id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+#[derive(Clone, Debug)]
+struct Registration {
+    owner: String,
+    webhook: Webhook,
+    key: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    delivery: WebhookDelivery,
+    /// The exact body sent on every attempt.
+    body: String,
+    in_flight: bool,
+}
+
+/// One attempt to make now.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// The delivery (`Webhook-Id`).
+    pub delivery_id: String,
+    /// Where to POST.
+    pub url: String,
+    /// The HMAC key.
+    pub key: Vec<u8>,
+    /// The body.
+    pub body: String,
+    /// `Webhook-Attempt`, from 1.
+    pub number: u32,
+    /// `Event-Id`, absent on tests.
+    pub event_id: Option<String>,
+}
+
+/// What came of an attempt.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// The receiver answered with this status.
+    Answered(u16),
+    /// No answer (connection refused, timeout, …).
+    Failed(String),
+}
+
+/// Every registration and delivery.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    webhooks: BTreeMap<String, Registration>,
+    pending: HashMap<String, Pending>,
+    order: Vec<String>,
+}
+
+impl Deliveries {
+    /// Registers a webhook; the answer carries its secret, this once.
+    pub fn create(
+        &mut self,
+        owner: &str,
+        request: &CreateWebhookRequest,
+        ids: &mut IdGen,
+        now: DateTime<Utc>,
+    ) -> Result<Webhook, ApiError> {
+        check_url(&request.url, "body.url")?;
+        let key = ids.bytes::<32>().to_vec();
+        let webhook = Webhook {
+            id: ids.next("wh"),
+            url: request.url.clone(),
+            description: request.description.clone(),
+            enabled_events: request.enabled_events.clone(),
+            disabled: false,
+            secret: None,
+            created_at: now,
+            modified_at: now,
+        };
+        let mut shown = webhook.clone();
+        shown.secret = Some(format!("whsec_{}", STANDARD.encode(&key)));
+        self.webhooks.insert(
+            webhook.id.clone(),
+            Registration {
+                owner: owner.into(),
+                webhook,
+                key,
+            },
+        );
+        Ok(shown)
+    }
+
+    fn registration(&mut self, owner: &str, id: &str) -> Result<&mut Registration, ApiError> {
+        self.webhooks
+            .get_mut(id)
+            .filter(|r| r.owner == owner)
+            .ok_or_else(|| ApiError::not_found("webhook", id))
+    }
+
+    /// Changes a webhook's fields.
+    pub fn update(
+        &mut self,
+        owner: &str,
+        id: &str,
+        request: &UpdateWebhookRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Webhook, ApiError> {
+        if let Some(url) = &request.url {
+            check_url(url, "body.url")?;
+        }
+        let registration = self.registration(owner, id)?;
+        let webhook = &mut registration.webhook;
+        if let Some(url) = &request.url {
+            webhook.url = url.clone();
+        }
+        if request.description.is_some() {
+            webhook.description = request.description.clone();
+        }
+        if !request.enabled_events.is_empty() {
+            webhook.enabled_events = request.enabled_events.clone();
+        }
+        if let Some(disabled) = request.disabled {
+            webhook.disabled = disabled;
+        }
+        webhook.modified_at = now;
+        Ok(webhook.clone())
+    }
+
+    /// Queues a test delivery (no event).
+    pub fn test(
+        &mut self,
+        owner: &str,
+        id: &str,
+        ids: &mut IdGen,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookDelivery, ApiError> {
+        self.registration(owner, id)?;
+        let delivery_id = ids.next("whd");
+        let payload = json!({
+            "id": format!("evt_test_{}", &delivery_id[4..]),
+            "name": "webhook.test",
+            "resource": {"id": id, "resource_type": "webhook"},
+            "data": {},
+            "created_at": now,
+        });
+        Ok(self.queue(id, None, payload, delivery_id, now))
+    }
+
+    /// Queues the event for every enabled webhook of these owners.
+    pub fn enqueue_event(
+        &mut self,
+        event: &Event,
+        owners: &[String],
+        ids: &mut IdGen,
+        now: DateTime<Utc>,
+    ) {
+        let targets: Vec<String> = self
+            .webhooks
+            .values()
+            .filter(|r| {
+                owners.contains(&r.owner)
+                    && !r.webhook.disabled
+                    && listens_to(&r.webhook, &event.name)
+            })
+            .map(|r| r.webhook.id.clone())
+            .collect();
+        for webhook in targets {
+            let payload = serde_json::to_value(event).expect("an Event serializes");
+            let delivery_id = ids.next("whd");
+            self.queue(&webhook, Some(event.id.clone()), payload, delivery_id, now);
+        }
+    }
+
+    fn queue(
+        &mut self,
+        webhook: &str,
+        event: Option<String>,
+        payload: Value,
+        id: String,
+        now: DateTime<Utc>,
+    ) -> WebhookDelivery {
+        let body = payload.to_string();
+        let Value::Object(payload) = payload else {
+            unreachable!("payloads are objects")
+        };
+        let delivery = WebhookDelivery {
+            id: id.clone(),
+            webhook: webhook.into(),
+            event,
+            status: WebhookDeliveryStatus::Pending,
+            payload,
+            attempts: Vec::new(),
+            succeeded_at: None,
+            failed_at: None,
+            next_attempt_at: Some(now),
+            created_at: now,
+            modified_at: now,
+        };
+        self.pending.insert(
+            id.clone(),
+            Pending {
+                delivery: delivery.clone(),
+                body,
+                in_flight: false,
+            },
+        );
+        self.order.push(id);
+        delivery
+    }
+
+    /// The attempts due at `now`, marked in flight.
+    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Attempt> {
+        let mut attempts = Vec::new();
+        for id in &self.order {
+            let Some(p) = self.pending.get_mut(id) else {
+                continue;
+            };
+            let due = p.delivery.next_attempt_at.is_some_and(|t| t <= now);
+            if p.in_flight || !due {
+                continue;
+            }
+            let Some(registration) = self.webhooks.get(&p.delivery.webhook) else {
+                continue;
+            };
+            p.in_flight = true;
+            p.delivery.status = WebhookDeliveryStatus::InProgress;
+            attempts.push(Attempt {
+                delivery_id: id.clone(),
+                url: registration.webhook.url.clone(),
+                key: registration.key.clone(),
+                body: p.body.clone(),
+                number: p.delivery.attempts.len() as u32 + 1,
+                event_id: p.delivery.event.clone(),
+            });
+        }
+        attempts
+    }
+
+    /// Records an attempt's outcome and schedules the retry, if any.
+    pub fn record(
+        &mut self,
+        delivery_id: &str,
+        started_at: DateTime<Utc>,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) {
+        let Some(p) = self.pending.get_mut(delivery_id) else {
+            return;
+        };
+        let d = &mut p.delivery;
+        p.in_flight = false;
+        let (status, error) = match &outcome {
+            Outcome::Answered(s) => (Some(*s), None),
+            Outcome::Failed(e) => (None, Some(e.clone())),
+        };
+        let number = d.attempts.len() as u32 + 1;
+        d.attempts.push(WebhookDeliveryAttempt {
+            attempt: number.try_into().expect("attempts count from 1"),
+            started_at,
+            response_status: status,
+            error,
+        });
+        d.modified_at = now;
+        if status.is_some_and(|s| (200..300).contains(&s)) {
+            d.status = WebhookDeliveryStatus::Succeeded;
+            d.succeeded_at = Some(now);
+            d.next_attempt_at = None;
+        } else if number >= MAX_ATTEMPTS {
+            d.status = WebhookDeliveryStatus::Failed;
+            d.failed_at = Some(now);
+            d.next_attempt_at = None;
+        } else {
+            d.status = WebhookDeliveryStatus::Pending;
+            d.next_attempt_at = Some(now + TimeDelta::seconds(RETRY_AFTER[number as usize - 1]));
+        }
+    }
+
+    /// Every delivery, oldest first.
+    pub fn list(&self) -> Vec<WebhookDelivery> {
+        self.order
+            .iter()
+            .filter_map(|id| self.pending.get(id))
+            .map(|p| p.delivery.clone())
+            .collect()
+    }
+
+    /// When the next retry is due.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.pending
+            .values()
+            .filter(|p| !p.in_flight)
+            .filter_map(|p| p.delivery.next_attempt_at)
+            .min()
+    }
+}
+
+fn listens_to(webhook: &Webhook, name: &EventName) -> bool {
+    webhook.enabled_events.is_empty() || webhook.enabled_events.contains(name)
+}
+
+/// HTTPS to a host name (not an IP); loopback `http://` is allowed in the sandbox.
+fn check_url(raw: &str, path: &str) -> Result<(), ApiError> {
+    let invalid = |detail: &str| ApiError::param(path, "invalid", detail.to_string());
+    let url = url::Url::parse(raw).map_err(|_| invalid("must be an absolute URL"))?;
+    let host = url.host().ok_or_else(|| invalid("must name a host"))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    match (url.scheme(), host) {
+        ("http", _) if loopback => Ok(()),
+        ("https", url::Host::Domain(_)) => Ok(()),
+        ("https", _) if loopback => Ok(()),
+        ("https", _) => Err(invalid("must name a host, not an IP address")),
+        _ => Err(invalid(
+            "must use https (the sandbox also accepts http://127.0.0.1, http://[::1] and http://localhost)",
+        )),
+    }
+}
+
+/// POSTs one attempt; never panics, whatever the receiver does.
+pub async fn send(http: &reqwest::Client, attempt: &Attempt, timestamp: i64) -> Outcome {
+    let signature = sign(&attempt.key, &attempt.delivery_id, timestamp, &attempt.body);
+    let mut request = http
+        .post(&attempt.url)
+        .timeout(RECEIVER_TIMEOUT)
+        .header("content-type", "application/json")
+        .header("webhook-id", &attempt.delivery_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .header("webhook-attempt", attempt.number.to_string())
+        .body(attempt.body.clone());
+    if let Some(event) = &attempt.event_id {
+        request = request.header("event-id", event);
+    }
+    match request.send().await {
+        Ok(response) => Outcome::Answered(response.status().as_u16()),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Delivers whatever is due, whenever woken, until the sandbox stops.
+pub async fn worker(shared: Arc<crate::Shared>) {
+    let http = reqwest::Client::new();
+    loop {
+        let now = shared.clock.now();
+        let attempts = crate::clock::lock(&shared.world).deliveries.due(now);
+        for attempt in attempts {
+            let shared = shared.clone();
+            let http = http.clone();
+            tokio::spawn(async move {
+                let started_at = shared.clock.now();
+                let outcome = send(&http, &attempt, started_at.timestamp()).await;
+                let now = shared.clock.now();
+                crate::clock::lock(&shared.world).deliveries.record(
+                    &attempt.delivery_id,
+                    started_at,
+                    outcome,
+                    now,
+                );
+                shared.webhooks_changed.notify_waiters();
+                shared.wake_webhooks.notify_one();
+            });
+        }
+        tokio::select! {
+            _ = shared.wake_webhooks.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = shared.shutdown.notified() => return,
+        }
+    }
+}

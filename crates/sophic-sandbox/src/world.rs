@@ -1,0 +1,1047 @@
+//! The sandbox's state and its rules: accounts, balances, orders and their lifecycle,
+//! events. Everything here runs under one lock, so each operation is atomic: two
+//! concurrent buys can never both reserve the same cash.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeDelta, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Value, json};
+use sophic_client::types::{
+    CashBalance, Currency, ErrorCode, Event, EventName, EventResource, Instrument, Order,
+    OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
+    TradeStatus, TradingStatus,
+};
+
+use crate::error::ApiError;
+use crate::ids::IdGen;
+use crate::market::{Listing, catalogue};
+use crate::webhooks::Deliveries;
+
+/// How long each lifecycle step waits.
+#[derive(Clone, Copy, Debug)]
+pub struct Delays {
+    /// `placed` to its next status.
+    pub placed: TimeDelta,
+    /// `pending` (auction instruments) to `executing`.
+    pub pending: TimeDelta,
+    /// `executing` to `filled`.
+    pub executing: TimeDelta,
+    /// `filled` to `settled`.
+    pub filled: TimeDelta,
+}
+
+impl Delays {
+    /// Every step after the same delay.
+    pub fn uniform(step: TimeDelta) -> Self {
+        Self {
+            placed: step,
+            pending: step,
+            executing: step,
+            filled: step,
+        }
+    }
+}
+
+impl Default for Delays {
+    fn default() -> Self {
+        Self {
+            placed: TimeDelta::seconds(1),
+            pending: TimeDelta::seconds(1),
+            executing: TimeDelta::seconds(1),
+            filled: TimeDelta::seconds(2),
+        }
+    }
+}
+
+/// The market rules of the simulation.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    /// Fee rate on buys' cash amount and sells' notional (0.005 = 0.5%).
+    pub fee_rate: Decimal,
+    /// Lifecycle delays.
+    pub delays: Delays,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            fee_rate: Decimal::new(5, 3),
+            delays: Delays::default(),
+        }
+    }
+}
+
+/// What placing an order asks for, once its fields are valid.
+#[derive(Clone, Debug)]
+pub struct NewOrder {
+    /// The instrument's id.
+    pub instrument: String,
+    /// Buy (with cash) or sell (with units).
+    pub side: NewSide,
+}
+
+/// The side-specific part of an order: a buy carries cash, a sell carries units.
+#[derive(Clone, Debug)]
+pub enum NewSide {
+    /// Cash to invest before fees; rollover requested.
+    Buy {
+        cash: Decimal,
+        automatic_rollover: bool,
+    },
+    /// Units to sell.
+    Sell { quantity: Decimal },
+}
+
+/// Cash in one currency.
+#[derive(Clone, Debug, Default)]
+pub struct Cash {
+    /// All the cash held.
+    pub total: Decimal,
+    /// Held back by open buys.
+    pub reserved: Decimal,
+}
+
+/// Units of one instrument held.
+#[derive(Clone, Debug)]
+pub struct Holding {
+    id: String,
+    quantity: Decimal,
+    reserved: Decimal,
+    automatic_rollover: bool,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+/// A test account.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// `acc_…`
+    pub id: String,
+    /// May buy `pro_traders_only` instruments.
+    pub professional: bool,
+    cash: BTreeMap<Currency, Cash>,
+    holdings: BTreeMap<String, Holding>,
+    /// Order ids, oldest first.
+    orders: Vec<String>,
+}
+
+/// Who a token speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's owner: an account id (sandbox tokens) or an OAuth client id.
+    pub id: String,
+    /// The accounts it may act on.
+    pub accounts: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the token may act on `account`.
+    pub fn may_act_on(&self, account: &str) -> bool {
+        self.accounts.iter().any(|a| a == account)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct TokenRecord {
+    principal: Principal,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// An OAuth client of the sandbox.
+#[derive(Clone, Debug)]
+pub struct OauthClient {
+    /// `client_id`.
+    pub id: String,
+    /// `client_secret`.
+    pub secret: String,
+    /// The accounts its tokens may act on.
+    pub accounts: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct EventRecord {
+    account: String,
+    event: Event,
+}
+
+/// Starting cash and positions of a new test account.
+#[derive(Clone, Debug, Default)]
+pub struct AccountSpec {
+    /// Cash per currency.
+    pub cash: BTreeMap<Currency, Decimal>,
+    /// Units per instrument id.
+    pub positions: BTreeMap<String, Decimal>,
+    /// May buy `pro_traders_only` instruments.
+    pub professional: bool,
+}
+
+impl AccountSpec {
+    /// An account holding this much USD.
+    pub fn usd(amount: &str) -> Self {
+        Self::default().cash(Currency::Usd, amount)
+    }
+
+    /// Adds cash in a currency (`amount` is a decimal string such as `"100.00"`).
+    pub fn cash(mut self, currency: Currency, amount: &str) -> Self {
+        self.cash
+            .insert(currency, amount.parse().expect("a decimal amount"));
+        self
+    }
+
+    /// Adds units of an instrument.
+    pub fn position(mut self, instrument: &str, quantity: &str) -> Self {
+        self.positions.insert(
+            instrument.into(),
+            quantity.parse().expect("a decimal quantity"),
+        );
+        self
+    }
+
+    /// Lets the account buy `pro_traders_only` instruments.
+    pub fn professional(mut self) -> Self {
+        self.professional = true;
+        self
+    }
+}
+
+/// The whole simulated world.
+#[derive(Debug)]
+pub struct World {
+    pub(crate) ids: IdGen,
+    pub(crate) rules: Rules,
+    listings: Vec<Listing>,
+    accounts: HashMap<String, Account>,
+    orders: HashMap<String, Order>,
+    /// Next transitions: (due, sequence, order id).
+    schedule: BTreeSet<(DateTime<Utc>, u64, String)>,
+    next_seq: u64,
+    events: Vec<EventRecord>,
+    tokens: HashMap<String, TokenRecord>,
+    clients: HashMap<String, OauthClient>,
+    pub(crate) deliveries: Deliveries,
+}
+
+const TERMINAL: [OrderStatus; 2] = [OrderStatus::Settled, OrderStatus::Cancelled];
+
+/// Money: rounded half-up to cents and always shown with two places (`"0.00"`).
+fn cents(value: Decimal) -> Decimal {
+    let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    if rounded.scale() < 2 {
+        rounded.rescale(2);
+    }
+    rounded
+}
+
+impl World {
+    /// A new world with the seeded market.
+    pub fn new(seed: u64, rules: Rules) -> Self {
+        Self {
+            ids: IdGen::new(seed),
+            rules,
+            listings: catalogue(),
+            accounts: HashMap::new(),
+            orders: HashMap::new(),
+            schedule: BTreeSet::new(),
+            next_seq: 0,
+            events: Vec::new(),
+            tokens: HashMap::new(),
+            clients: HashMap::new(),
+            deliveries: Deliveries::default(),
+        }
+    }
+
+    // ---- accounts, tokens, clients -------------------------------------------------
+
+    /// Creates a funded test account and a bearer token scoped to it.
+    pub fn create_account(
+        &mut self,
+        spec: &AccountSpec,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), ApiError> {
+        for (instrument, quantity) in &spec.positions {
+            self.listing(instrument).ok_or_else(|| {
+                ApiError::param(
+                    "body.positions",
+                    "not_found",
+                    format!("names an unknown instrument {instrument}"),
+                )
+            })?;
+            if *quantity <= Decimal::ZERO {
+                return Err(ApiError::param(
+                    "body.positions",
+                    "too_small",
+                    "quantities must be greater than 0",
+                ));
+            }
+        }
+        if let Some((currency, _)) = spec
+            .cash
+            .iter()
+            .find(|(_, amount)| **amount < Decimal::ZERO)
+        {
+            return Err(ApiError::param(
+                "body.cash",
+                "too_small",
+                format!("{currency} must not be negative"),
+            ));
+        }
+        let id = self.ids.next("acc");
+        let cash = spec
+            .cash
+            .iter()
+            .map(|(c, total)| {
+                (
+                    c.clone(),
+                    Cash {
+                        total: *total,
+                        reserved: Decimal::ZERO,
+                    },
+                )
+            })
+            .collect();
+        let mut holdings = BTreeMap::new();
+        for (instrument, quantity) in &spec.positions {
+            holdings.insert(instrument.clone(), self.new_holding(*quantity, now));
+        }
+        self.accounts.insert(
+            id.clone(),
+            Account {
+                id: id.clone(),
+                professional: spec.professional,
+                cash,
+                holdings,
+                orders: Vec::new(),
+            },
+        );
+        let token = self.issue_token(
+            Principal {
+                id: id.clone(),
+                accounts: vec![id.clone()],
+            },
+            None,
+        );
+        Ok((id, token))
+    }
+
+    fn new_holding(&mut self, quantity: Decimal, now: DateTime<Utc>) -> Holding {
+        Holding {
+            id: self.ids.next("pos"),
+            quantity,
+            reserved: Decimal::ZERO,
+            automatic_rollover: false,
+            created_at: now,
+            modified_at: now,
+        }
+    }
+
+    /// Registers an OAuth client whose tokens may act on `accounts`.
+    pub fn create_client(
+        &mut self,
+        accounts: Vec<String>,
+        id: Option<String>,
+        secret: Option<String>,
+    ) -> Result<OauthClient, ApiError> {
+        if let Some(unknown) = accounts.iter().find(|a| !self.accounts.contains_key(*a)) {
+            return Err(ApiError::param(
+                "body.accounts",
+                "not_found",
+                format!("names an unknown account {unknown}"),
+            ));
+        }
+        let id = id.unwrap_or_else(|| self.ids.next("cli"));
+        let secret = secret.unwrap_or_else(|| self.ids.next("sk_sandbox"));
+        let client = OauthClient {
+            id: id.clone(),
+            secret,
+            accounts,
+        };
+        self.clients.insert(id, client.clone());
+        Ok(client)
+    }
+
+    /// Checks client credentials.
+    pub fn client(&self, id: &str, secret: &str) -> Option<&OauthClient> {
+        self.clients.get(id).filter(|c| c.secret == secret)
+    }
+
+    /// Issues a bearer token (a JWT-shaped opaque string) for `principal`.
+    pub fn issue_token(
+        &mut self,
+        principal: Principal,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> String {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let claims = json!({
+            "sub": principal.id,
+            "jti": self.ids.next("tok"),
+            "exp": expires_at.map(|t| t.timestamp()),
+        });
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let signature = URL_SAFE_NO_PAD.encode(self.ids.bytes::<32>());
+        let token = format!("{header}.{payload}.{signature}");
+        self.tokens.insert(
+            token.clone(),
+            TokenRecord {
+                principal,
+                expires_at,
+            },
+        );
+        token
+    }
+
+    /// The principal behind a live token.
+    pub fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, ApiError> {
+        let record = self
+            .tokens
+            .get(token)
+            .ok_or_else(|| ApiError::not_authenticated("The bearer token is not valid."))?;
+        if record.expires_at.is_some_and(|exp| exp <= now) {
+            return Err(ApiError::not_authenticated(
+                "The bearer token has expired; request a new one.",
+            ));
+        }
+        Ok(record.principal.clone())
+    }
+
+    /// The account behind a path, if the principal may act on it.
+    pub fn account_for(&self, principal: &Principal, account: &str) -> Result<&Account, ApiError> {
+        if !principal.may_act_on(account) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::PermissionDenied,
+                format!("This token may not act on account {account}."),
+            ));
+        }
+        self.accounts
+            .get(account)
+            .ok_or_else(|| ApiError::not_found("account", account))
+    }
+
+    // ---- market ---------------------------------------------------------------------
+
+    /// An instrument by id.
+    pub fn listing(&self, id: &str) -> Option<&Listing> {
+        self.listings.iter().find(|l| l.instrument.id == id)
+    }
+
+    fn listing_mut(&mut self, id: &str) -> Option<&mut Listing> {
+        self.listings.iter_mut().find(|l| l.instrument.id == id)
+    }
+
+    /// Every instrument, full.
+    pub fn instruments(&self, now: DateTime<Utc>) -> Vec<Instrument> {
+        self.listings
+            .iter()
+            .map(|l| l.full(now.date_naive()))
+            .collect()
+    }
+
+    /// Sets an instrument's price and/or trading status.
+    pub fn set_market(
+        &mut self,
+        id: &str,
+        price: Option<Decimal>,
+        status: Option<TradingStatus>,
+    ) -> Result<Listing, ApiError> {
+        if price.is_some_and(|p| p <= Decimal::ZERO) {
+            return Err(ApiError::param(
+                "body.price",
+                "too_small",
+                "must be greater than 0",
+            ));
+        }
+        let listing = self
+            .listing_mut(id)
+            .ok_or_else(|| ApiError::not_found("instrument", id))?;
+        if let Some(price) = price {
+            listing.price = price;
+        }
+        if let Some(status) = status {
+            listing.instrument.trading_status = Some(status);
+        }
+        Ok(listing.clone())
+    }
+
+    // ---- balances -------------------------------------------------------------------
+
+    /// The account's cash balances.
+    pub fn cash_balances(&self, account: &Account) -> Vec<CashBalance> {
+        account
+            .cash
+            .iter()
+            .map(|(currency, cash)| CashBalance {
+                currency: currency.clone(),
+                total: cents(cash.total),
+                reserved: cents(cash.reserved),
+                available: cents(cash.total - cash.reserved),
+            })
+            .collect()
+    }
+
+    /// The account's positions with units held.
+    pub fn positions(&self, account: &Account) -> Vec<Position> {
+        account
+            .holdings
+            .iter()
+            .filter(|(_, h)| h.quantity > Decimal::ZERO)
+            .filter_map(|(instrument, h)| {
+                Some(Position {
+                    id: h.id.clone(),
+                    account: account.id.clone(),
+                    instrument: self.listing(instrument)?.summary(),
+                    quantity: h.quantity,
+                    available_quantity: h.quantity - h.reserved,
+                    automatic_rollover: h.automatic_rollover,
+                    created_at: h.created_at,
+                    modified_at: h.modified_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Every account (for invariant checks).
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    // ---- orders ---------------------------------------------------------------------
+
+    /// Places an order: checks the instrument and the account, reserves cash or units,
+    /// and records it as `placed`.
+    pub fn place(
+        &mut self,
+        account_id: &str,
+        new: NewOrder,
+        now: DateTime<Utc>,
+    ) -> Result<Order, ApiError> {
+        let listing = self
+            .listing(&new.instrument)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::NotFound,
+                    format!("No instrument {}.", new.instrument),
+                )
+            })?
+            .clone();
+        let account = self
+            .accounts
+            .get(account_id)
+            .ok_or_else(|| ApiError::not_found("account", account_id))?;
+        check_tradable(&listing, &new.side, account)?;
+        let currency = listing.currency();
+        let (fees, net, cash_amount, quantity, rollover) = match &new.side {
+            NewSide::Buy {
+                cash,
+                automatic_rollover,
+            } => {
+                check_buy_rules(&listing, *cash, *automatic_rollover, account)?;
+                let fees = cents(*cash * self.rules.fee_rate);
+                (
+                    fees,
+                    Some(*cash - fees),
+                    Some(*cash),
+                    None,
+                    *automatic_rollover,
+                )
+            }
+            NewSide::Sell { quantity } => {
+                check_sell_rules(&listing, *quantity)?;
+                (Decimal::ZERO, None, None, Some(*quantity), false)
+            }
+        };
+        self.reserve(account_id, &listing, &new.side, &currency)?;
+        let id = self.ids.next("ord");
+        let order = Order {
+            id: id.clone(),
+            account: Some(account_id.to_string()),
+            status: OrderStatus::Placed,
+            order_type: OrderType::Market,
+            purpose: OrderPurpose::UserRequest,
+            position: None,
+            side: match new.side {
+                NewSide::Buy { .. } => OrderSide::Buy,
+                NewSide::Sell { .. } => OrderSide::Sell,
+            },
+            instrument: listing.summary(),
+            cash_amount,
+            net_cash_amount: net,
+            quantity,
+            traded_quantity: Decimal::ZERO,
+            traded_notional: Decimal::ZERO,
+            fees,
+            currency,
+            automatic_rollover: rollover,
+            cancelled_reason: None,
+            filled_at: None,
+            settled_at: None,
+            cancelled_at: None,
+            trades: Vec::new(),
+            created_at: now,
+            modified_at: now,
+        };
+        self.accounts
+            .get_mut(account_id)
+            .expect("checked above")
+            .orders
+            .push(id.clone());
+        self.orders.insert(id.clone(), order.clone());
+        self.schedule_next(&id, now + self.rules.delays.placed);
+        self.record_event(account_id, &order, now);
+        Ok(order)
+    }
+
+    /// Reserves the cash of a buy or the units of a sell, or refuses.
+    fn reserve(
+        &mut self,
+        account_id: &str,
+        listing: &Listing,
+        side: &NewSide,
+        currency: &Currency,
+    ) -> Result<(), ApiError> {
+        let account = self
+            .accounts
+            .get_mut(account_id)
+            .expect("checked by the caller");
+        match side {
+            NewSide::Buy { cash, .. } => {
+                let Some(balance) = account.cash.get_mut(currency) else {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::CurrencyNotSupported,
+                        format!(
+                            "Account {account_id} holds no {currency} cash; {} trades in {currency}.",
+                            listing.instrument.id
+                        ),
+                    ));
+                };
+                let available = balance.total - balance.reserved;
+                if available < *cash {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::InsufficientFunds,
+                        format!("The account's available {currency} cash ({available}) is below the order's cash_amount ({cash})."),
+                    )
+                    .with_context(json!({"required": cash.to_string(), "available": available.to_string(), "currency": currency.to_string()})));
+                }
+                balance.reserved += *cash;
+            }
+            NewSide::Sell { quantity } => {
+                let available = account
+                    .holdings
+                    .get(&listing.instrument.id)
+                    .map_or(Decimal::ZERO, |h| h.quantity - h.reserved);
+                if available < *quantity {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::InsufficientUnits,
+                        format!("The account's available units of {} ({available}) are below the order's quantity ({quantity}).", listing.instrument.id),
+                    )
+                    .with_context(json!({"required": quantity.to_string(), "available": available.to_string(), "currency": currency.to_string()})));
+                }
+                account
+                    .holdings
+                    .get_mut(&listing.instrument.id)
+                    .expect("available > 0")
+                    .reserved += *quantity;
+            }
+        }
+        Ok(())
+    }
+
+    /// An order of the account.
+    pub fn order(&self, account_id: &str, order_id: &str) -> Result<&Order, ApiError> {
+        self.orders
+            .get(order_id)
+            .filter(|o| o.account.as_deref() == Some(account_id))
+            .ok_or_else(|| ApiError::not_found("order", order_id))
+    }
+
+    /// The account's orders, newest first.
+    pub fn orders_newest_first<'a>(
+        &'a self,
+        account: &'a Account,
+    ) -> impl Iterator<Item = &'a Order> + 'a {
+        account
+            .orders
+            .iter()
+            .rev()
+            .filter_map(|id| self.orders.get(id))
+    }
+
+    /// Cancels an order at the user's request (an already cancelled one is answered as is).
+    pub fn cancel(
+        &mut self,
+        account_id: &str,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Order, ApiError> {
+        let order = self.order(account_id, order_id)?.clone();
+        match order.status {
+            OrderStatus::Cancelled => Ok(order),
+            OrderStatus::Placed | OrderStatus::Pending | OrderStatus::Executing => {
+                Ok(self.cancel_with(order_id, OrderCancelledReason::UserRequest, now))
+            }
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::OrderNotCancellable,
+                format!(
+                    "Order {order_id} is {} and can no longer be cancelled.",
+                    order.status
+                ),
+            )),
+        }
+    }
+
+    fn cancel_with(
+        &mut self,
+        order_id: &str,
+        reason: OrderCancelledReason,
+        now: DateTime<Utc>,
+    ) -> Order {
+        self.release(order_id);
+        self.unschedule(order_id);
+        let order = self.orders.get_mut(order_id).expect("the caller found it");
+        order.status = OrderStatus::Cancelled;
+        order.cancelled_reason = Some(reason);
+        order.cancelled_at = Some(now);
+        order.modified_at = now;
+        let order = order.clone();
+        self.record_event(order.account.as_deref().unwrap_or_default(), &order, now);
+        order
+    }
+
+    /// Releases what an open order reserved.
+    fn release(&mut self, order_id: &str) {
+        let order = &self.orders[order_id];
+        let account = self
+            .accounts
+            .get_mut(order.account.as_deref().unwrap_or_default())
+            .expect("orders belong to accounts");
+        match order.side {
+            OrderSide::Buy => {
+                if let Some(cash) = account.cash.get_mut(&order.currency) {
+                    cash.reserved -= order.cash_amount.unwrap_or_default();
+                }
+            }
+            _ => {
+                if let Some(h) = account.holdings.get_mut(&order.instrument.id) {
+                    h.reserved -= order.quantity.unwrap_or_default();
+                }
+            }
+        }
+    }
+
+    // ---- lifecycle ------------------------------------------------------------------
+
+    fn schedule_next(&mut self, order_id: &str, due: DateTime<Utc>) {
+        self.next_seq += 1;
+        self.schedule
+            .insert((due, self.next_seq, order_id.to_string()));
+    }
+
+    fn unschedule(&mut self, order_id: &str) {
+        self.schedule.retain(|(_, _, id)| id != order_id);
+    }
+
+    /// When the next lifecycle step is due, if any order can still move.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.schedule.first().map(|(due, _, _)| *due)
+    }
+
+    /// Runs every step due at or before `until`, in order, each at its own due time.
+    /// Returns how many steps ran.
+    pub fn run_due(&mut self, until: DateTime<Utc>) -> usize {
+        let mut steps = 0;
+        while let Some(first) = self.schedule.first().cloned() {
+            if first.0 > until {
+                break;
+            }
+            self.schedule.remove(&first);
+            self.step(&first.2, first.0);
+            steps += 1;
+        }
+        steps
+    }
+
+    /// Moves one order one step forward at time `at`.
+    fn step(&mut self, order_id: &str, at: DateTime<Utc>) {
+        let Some(order) = self.orders.get(order_id) else {
+            return;
+        };
+        let listing = self
+            .listing(&order.instrument.id)
+            .expect("orders name listed instruments")
+            .clone();
+        let delays = self.rules.delays;
+        match order.status {
+            OrderStatus::Placed | OrderStatus::Pending => {
+                if listing.trading_status() == TradingStatus::Closed {
+                    self.cancel_with(order_id, OrderCancelledReason::InstrumentNotTrading, at);
+                } else if order.status == OrderStatus::Placed && listing.goes_through_auction {
+                    self.set_status(order_id, OrderStatus::Pending, at);
+                    self.schedule_next(order_id, at + delays.pending);
+                } else {
+                    self.set_status(order_id, OrderStatus::Executing, at);
+                    self.schedule_next(order_id, at + delays.executing);
+                }
+            }
+            OrderStatus::Executing => {
+                if self.fill(order_id, &listing, at) {
+                    self.schedule_next(order_id, at + delays.filled);
+                }
+            }
+            OrderStatus::Filled => {
+                let order = self.orders.get_mut(order_id).expect("found above");
+                order.settled_at = Some(at);
+                for trade in &mut order.trades {
+                    trade.status = TradeStatus::Settled;
+                }
+                self.set_status(order_id, OrderStatus::Settled, at);
+            }
+            _ => {}
+        }
+    }
+
+    fn set_status(&mut self, order_id: &str, status: OrderStatus, at: DateTime<Utc>) {
+        let order = self.orders.get_mut(order_id).expect("the caller found it");
+        order.status = status;
+        order.modified_at = at;
+        let order = order.clone();
+        self.record_event(order.account.as_deref().unwrap_or_default(), &order, at);
+    }
+
+    /// Executes an order at the listing's price: moves cash and units, records the trade.
+    /// Returns false when the order had to be cancelled instead.
+    fn fill(&mut self, order_id: &str, listing: &Listing, at: DateTime<Utc>) -> bool {
+        let order = self.orders[order_id].clone();
+        let price = listing.price;
+        let (units, notional, fees) = match order.side {
+            OrderSide::Buy => {
+                let net = order.net_cash_amount.unwrap_or_default();
+                let units = (net / price)
+                    .round_dp_with_strategy(listing.precision(), RoundingStrategy::ToZero);
+                (units, cents(units * price), order.fees)
+            }
+            _ => {
+                let units = order.quantity.unwrap_or_default();
+                let notional = cents(units * price);
+                (units, notional, cents(notional * self.rules.fee_rate))
+            }
+        };
+        if units <= Decimal::ZERO {
+            self.cancel_with(order_id, OrderCancelledReason::InsufficientFunds, at);
+            return false;
+        }
+        self.release(order_id);
+        let account_id = order.account.clone().unwrap_or_default();
+        let new_holding = self.new_holding(Decimal::ZERO, at);
+        let trade_id = self.ids.next("trd");
+        let account = self
+            .accounts
+            .get_mut(&account_id)
+            .expect("orders belong to accounts");
+        let cash = account.cash.entry(order.currency.clone()).or_default();
+        let holding = account
+            .holdings
+            .entry(listing.instrument.id.clone())
+            .or_insert(new_holding);
+        match order.side {
+            OrderSide::Buy => {
+                cash.total -= notional + fees;
+                holding.quantity += units;
+                holding.automatic_rollover |= order.automatic_rollover;
+            }
+            _ => {
+                cash.total += notional - fees;
+                holding.quantity -= units;
+            }
+        }
+        holding.modified_at = at;
+        let position_id = holding.id.clone();
+        let order = self.orders.get_mut(order_id).expect("found above");
+        order.position = Some(position_id.clone());
+        order.traded_quantity = units;
+        order.traded_notional = notional;
+        order.fees = fees;
+        order.filled_at = Some(at);
+        order.trades.push(Trade {
+            id: trade_id,
+            order: order_id.to_string(),
+            account: account_id,
+            position: position_id,
+            side: order.side.clone(),
+            status: TradeStatus::Executed,
+            price,
+            quantity: units,
+            quantity_currency: order.currency.clone(),
+            notional,
+            notional_currency: order.currency.clone(),
+            counterparty: None,
+            instrument: listing.summary(),
+            created_at: at,
+        });
+        self.set_status(order_id, OrderStatus::Filled, at);
+        true
+    }
+
+    /// Whether an order is settled or cancelled.
+    pub fn is_terminal(order: &Order) -> bool {
+        TERMINAL.contains(&order.status)
+    }
+
+    // ---- events ---------------------------------------------------------------------
+
+    fn record_event(&mut self, account: &str, order: &Order, at: DateTime<Utc>) {
+        let name = match order.status {
+            OrderStatus::Placed => EventName::OrderPlaced,
+            OrderStatus::Pending => EventName::OrderPending,
+            OrderStatus::Executing => EventName::OrderExecuting,
+            OrderStatus::Filled => EventName::OrderFilled,
+            OrderStatus::Settled => EventName::OrderSettled,
+            _ => EventName::OrderCancelled,
+        };
+        let data = match serde_json::to_value(order) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("an Order serializes to an object"),
+        };
+        let event = Event {
+            id: self.ids.next("evt"),
+            name,
+            resource: EventResource {
+                id: order.id.clone(),
+                resource_type: "order".into(),
+            },
+            data,
+            created_at: at,
+        };
+        let account = account.to_string();
+        let owners: Vec<String> = self.principals_of(&account).into_iter().collect();
+        self.deliveries
+            .enqueue_event(&event, &owners, &mut self.ids, at);
+        self.events.push(EventRecord { account, event });
+    }
+
+    /// Every principal id whose tokens may act on `account` (the account itself and the
+    /// OAuth clients scoped to it): the owners whose webhooks hear its events.
+    fn principals_of(&self, account: &str) -> BTreeSet<String> {
+        let mut owners: BTreeSet<String> = self
+            .clients
+            .values()
+            .filter(|c| c.accounts.iter().any(|a| a == account))
+            .map(|c| c.id.clone())
+            .collect();
+        owners.insert(account.to_string());
+        owners
+    }
+
+    /// Events on the principal's accounts, newest first.
+    pub fn events_newest_first<'a>(
+        &'a self,
+        principal: &'a Principal,
+    ) -> impl Iterator<Item = &'a Event> + 'a {
+        self.events
+            .iter()
+            .rev()
+            .filter(move |r| principal.may_act_on(&r.account))
+            .map(|r| &r.event)
+    }
+}
+
+fn check_tradable(listing: &Listing, side: &NewSide, account: &Account) -> Result<(), ApiError> {
+    let id = &listing.instrument.id;
+    let is_buy = matches!(side, NewSide::Buy { .. });
+    match listing.trading_status() {
+        TradingStatus::BuySell => {}
+        TradingStatus::SellOnly if !is_buy => {}
+        TradingStatus::SellOnly => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::BuyOrderForbidden,
+                format!("Instrument {id} can only be sold."),
+            ));
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InstrumentNotTrading,
+                format!("Instrument {id} is not trading now."),
+            ));
+        }
+    }
+    if is_buy && listing.instrument.pro_traders_only == Some(true) && !account.professional {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ProfessionalTraderRequired,
+            format!("Instrument {id} is open to professional traders only."),
+        ));
+    }
+    Ok(())
+}
+
+fn check_buy_rules(
+    listing: &Listing,
+    cash: Decimal,
+    rollover: bool,
+    account: &Account,
+) -> Result<(), ApiError> {
+    let instrument = &listing.instrument;
+    if rollover && instrument.supports_automatic_rollover != Some(true) {
+        return Err(ApiError::param(
+            "body.automatic_rollover",
+            "not_allowed",
+            format!("is not supported by instrument {}", instrument.id),
+        ));
+    }
+    if instrument.enforce_trading_rules != Some(true) {
+        return Ok(());
+    }
+    let first_buy = !account.holdings.contains_key(&instrument.id);
+    if let Some(minimum) = instrument
+        .minimum_initial_cash_investment
+        .filter(|m| first_buy && cash < *m)
+    {
+        return Err(ApiError::param(
+            "body.cash_amount",
+            "too_small",
+            format!(
+                "must be at least {minimum} for a first investment in {}",
+                instrument.id
+            ),
+        ));
+    }
+    let increment = instrument
+        .required_cash_increment
+        .as_ref()
+        .map(|i| match i {
+            sophic_client::types::RequiredCashIncrement::Int64(n) => Decimal::from(*n),
+            sophic_client::types::RequiredCashIncrement::Decimal(d) => *d,
+        });
+    if let Some(increment) = increment.filter(|i| *i > Decimal::ZERO && !(cash % *i).is_zero()) {
+        return Err(ApiError::param(
+            "body.cash_amount",
+            "invalid_increment",
+            format!("must be a multiple of {increment} for {}", instrument.id),
+        ));
+    }
+    Ok(())
+}
+
+fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError> {
+    if quantity.normalize().scale() > listing.precision() {
+        return Err(ApiError::param(
+            "body.quantity",
+            "invalid_increment",
+            format!(
+                "must have at most {} decimal places for {}",
+                listing.precision(),
+                listing.instrument.id
+            ),
+        ));
+    }
+    Ok(())
+}
