@@ -4,13 +4,16 @@
 //! cargo xtask codegen [--spec PATH] [--out FILE]   print (or write) the generated client
 //! cargo xtask diff --spec PATH                     what a changed spec would change in the client
 //! cargo xtask check [--skip-validators]            validators + generated-code snapshot is current
-//! cargo xtask validate [--spec PATH]               only the two spec validators
+//! cargo xtask validate [--spec PATH]               only the two spec validators (both specs)
 //! ```
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+
+/// The sandbox's control endpoints, validated beside orders.yaml.
+const SANDBOX_SPEC: &str = "openapi/sandbox.yaml";
 
 /// The committed snapshot of the whole generated client (an insta snapshot).
 const GENERATED_SNAPSHOT: &str =
@@ -38,7 +41,10 @@ fn run() -> Result<ExitCode> {
         "codegen" => codegen(&spec, flag(&rest, "--out").map(PathBuf::from)),
         "diff" => diff(&root.join("openapi/orders.yaml"), &spec),
         "check" => check(&spec, rest.iter().any(|a| a == "--skip-validators")),
-        "validate" => validate(&spec),
+        "validate" => match flag(&rest, "--spec") {
+            Some(one) => validate(Path::new(&one)),
+            None => validate_all(&root),
+        },
         _ => {
             eprintln!("{}", USAGE);
             Ok(ExitCode::from(if task.is_empty() || task == "help" {
@@ -57,7 +63,8 @@ usage: cargo xtask <task>
   diff --spec PATH                    show how the client would change with another spec
   check [--skip-validators]           run both spec validators and check that the
                                       generated-code snapshot matches the spec
-  validate [--spec PATH]              run openapi-spec-validator and redocly lint";
+  validate [--spec PATH]              run openapi-spec-validator and redocly lint
+                                      (on orders.yaml and sandbox.yaml by default)";
 
 fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -111,6 +118,7 @@ fn check(spec: &Path, skip_validators: bool) -> Result<ExitCode> {
     let mut ok = true;
     if !skip_validators {
         ok &= validate(spec)? == ExitCode::SUCCESS;
+        ok &= validate(Path::new(SANDBOX_SPEC))? == ExitCode::SUCCESS;
     }
     let generated = generate(spec)?;
     let snapshot = std::fs::read_to_string(GENERATED_SNAPSHOT)
@@ -177,6 +185,16 @@ fn validate(spec: &Path) -> Result<ExitCode> {
     } else {
         Ok(ExitCode::from(1))
     }
+}
+
+fn validate_all(root: &Path) -> Result<ExitCode> {
+    let orders = validate(&root.join("openapi/orders.yaml"))?;
+    let sandbox = validate(&root.join(SANDBOX_SPEC))?;
+    Ok(if orders == ExitCode::SUCCESS && sandbox == ExitCode::SUCCESS {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn tool(name: &str, command: &mut Command) -> Result<bool> {
