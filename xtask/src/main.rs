@@ -190,11 +190,13 @@ fn validate(spec: &Path) -> Result<ExitCode> {
 fn validate_all(root: &Path) -> Result<ExitCode> {
     let orders = validate(&root.join("openapi/orders.yaml"))?;
     let sandbox = validate(&root.join(SANDBOX_SPEC))?;
-    Ok(if orders == ExitCode::SUCCESS && sandbox == ExitCode::SUCCESS {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if orders == ExitCode::SUCCESS && sandbox == ExitCode::SUCCESS {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 fn tool(name: &str, command: &mut Command) -> Result<bool> {

@@ -53,7 +53,11 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self.mode {
             ClockMode::Held => *lock(&self.held),
-            ClockMode::Realtime => Utc::now() + *lock(&self.offset),
+            // Milliseconds are enough for an order's timestamps, and read better.
+            ClockMode::Realtime => {
+                let now = Utc::now() + *lock(&self.offset);
+                now - TimeDelta::nanoseconds(i64::from(now.timestamp_subsec_nanos() % 1_000_000))
+            }
         }
     }
 

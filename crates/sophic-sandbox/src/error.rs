@@ -16,8 +16,8 @@ pub struct ApiError {
     pub detail: String,
     /// The parameters at fault (`invalid_param`).
     pub params: Vec<ErrorParam>,
-    /// Figures behind the refusal.
-    pub context: Option<Map<String, Value>>,
+    /// Figures behind the refusal (boxed: most refusals have none).
+    pub context: Option<Box<Map<String, Value>>>,
 }
 
 impl ApiError {
@@ -69,7 +69,7 @@ impl ApiError {
 
     /// Adds context figures.
     pub fn with_context(mut self, context: Value) -> Self {
-        self.context = context.as_object().cloned();
+        self.context = context.as_object().cloned().map(Box::new);
         self
     }
 
@@ -85,7 +85,7 @@ impl ApiError {
             detail: self.detail.clone(),
             docs: None,
             params: (!self.params.is_empty()).then(|| self.params.clone()),
-            context: self.context.clone(),
+            context: self.context.as_deref().cloned(),
         }
     }
 }

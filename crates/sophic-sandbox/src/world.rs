@@ -551,7 +551,8 @@ impl World {
             }
             NewSide::Sell { quantity } => {
                 check_sell_rules(&listing, *quantity)?;
-                (Decimal::ZERO, None, None, Some(*quantity), false)
+                // A sell's fees follow from its notional, known at fill.
+                (Decimal::new(0, 2), None, None, Some(*quantity), false)
             }
         };
         self.reserve(account_id, &listing, &new.side, &currency)?;
@@ -773,16 +774,17 @@ impl World {
         let Some(order) = self.orders.get(order_id) else {
             return;
         };
+        let status = order.status.clone();
         let listing = self
             .listing(&order.instrument.id)
             .expect("orders name listed instruments")
             .clone();
         let delays = self.rules.delays;
-        match order.status {
+        match status {
             OrderStatus::Placed | OrderStatus::Pending => {
                 if listing.trading_status() == TradingStatus::Closed {
                     self.cancel_with(order_id, OrderCancelledReason::InstrumentNotTrading, at);
-                } else if order.status == OrderStatus::Placed && listing.goes_through_auction {
+                } else if status == OrderStatus::Placed && listing.goes_through_auction {
                     self.set_status(order_id, OrderStatus::Pending, at);
                     self.schedule_next(order_id, at + delays.pending);
                 } else {
@@ -790,10 +792,8 @@ impl World {
                     self.schedule_next(order_id, at + delays.executing);
                 }
             }
-            OrderStatus::Executing => {
-                if self.fill(order_id, &listing, at) {
-                    self.schedule_next(order_id, at + delays.filled);
-                }
+            OrderStatus::Executing if self.fill(order_id, &listing, at) => {
+                self.schedule_next(order_id, at + delays.filled);
             }
             OrderStatus::Filled => {
                 let order = self.orders.get_mut(order_id).expect("found above");

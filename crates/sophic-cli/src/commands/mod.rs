@@ -1,0 +1,101 @@
+//! One function per command.
+
+pub mod demo;
+pub mod orders;
+pub mod webhooks;
+
+use std::str::FromStr;
+
+use futures::TryStreamExt;
+use sophic::types::EventName;
+
+use crate::args::{Command, EventsArgs, InstrumentsCommand};
+use crate::failure::Failure;
+use crate::output::Output;
+use crate::target::Target;
+
+/// Runs a command that talks to the API.
+pub async fn dispatch(command: Command, target: &Target, out: &Output) -> Result<(), Failure> {
+    match command {
+        Command::Orders(command) => orders::run(command, target, out).await,
+        Command::Instruments(command) => instruments(command, target, out).await,
+        Command::Balances => {
+            let balances = target
+                .client
+                .account(target.account()?)
+                .cash_balances()
+                .await?;
+            out.show(&balances, || out.balances(&balances));
+            Ok(())
+        }
+        Command::Positions => {
+            let positions = target.client.account(target.account()?).positions().await?;
+            out.show(&positions, || out.positions(&positions));
+            Ok(())
+        }
+        Command::Events(args) => events(args, target, out).await,
+        Command::Webhooks(command) => webhooks::run(command, target, out).await,
+        Command::Demo => demo::run(target, out).await,
+        Command::Sandbox(_) => unreachable!("run before connecting"),
+    }
+}
+
+/// Parses a flag's value, or fails as a usage error naming the flag.
+pub fn parse<T: FromStr>(flag: &str, value: &str) -> Result<T, Failure>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| Failure::usage(format!("{flag}: {e}")))
+}
+
+async fn instruments(
+    command: InstrumentsCommand,
+    target: &Target,
+    out: &Output,
+) -> Result<(), Failure> {
+    match command {
+        InstrumentsCommand::List => {
+            let instruments = target.client.instruments().list().await?;
+            out.show(&instruments, || out.instruments(&instruments));
+        }
+        InstrumentsCommand::Get { instrument } => {
+            let id = parse("instrument", &instrument)?;
+            let instrument = target.client.instruments().get(&id).await?;
+            out.show(&instrument, || out.instrument(&instrument));
+        }
+    }
+    Ok(())
+}
+
+async fn events(args: EventsArgs, target: &Target, out: &Output) -> Result<(), Failure> {
+    let mut list = target.client.events().list();
+    if let Some(name) = &args.name {
+        list = list.name(parse::<EventName>("--name", name)?);
+    }
+    if let Some(resource) = &args.resource {
+        list = list.resource(resource);
+    }
+    let events: Vec<_> = list.stream().take_n(args.limit).try_collect().await?;
+    out.show(&events, || out.events(&events));
+    Ok(())
+}
+
+/// `take` that reads at most one more page than needed.
+trait TakeN: Sized {
+    fn take_n(self, n: usize) -> futures::stream::Take<Self>;
+}
+
+impl<S: futures::Stream> TakeN for S {
+    fn take_n(self, n: usize) -> futures::stream::Take<Self> {
+        futures::StreamExt::take(self, n)
+    }
+}
+
+/// `sophic sandbox`: runs the server until Ctrl-C.
+pub async fn sandbox(args: sophic_sandbox::cli::Args) -> Result<(), Failure> {
+    sophic_sandbox::cli::run(args)
+        .await
+        .map_err(|e| Failure::Unexpected(format!("the sandbox stopped: {e}")))
+}

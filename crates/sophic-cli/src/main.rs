@@ -1,0 +1,43 @@
+//! `sophic`: the Sophic Orders API from a terminal.
+//!
+//! With no base URL and no credentials configured it starts the sandbox in-process and
+//! says so on stderr; it never talks to production without credentials.
+
+mod args;
+mod commands;
+mod failure;
+mod output;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use failure::Failure;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = output::Output::new(cli.json, cli.no_color);
+    match run(cli, &out).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report(&out);
+            failure.exit_code()
+        }
+    }
+}
+
+async fn run(cli: Cli, out: &output::Output) -> Result<(), Failure> {
+    match cli.command {
+        Command::Sandbox(args) => commands::sandbox(args).await,
+        Command::Webhooks(args::WebhooksCommand::Verify(verify)) => {
+            commands::webhooks::verify(&verify, out)
+        }
+        command => {
+            let target = target::Target::connect(&cli.connection).await?;
+            commands::dispatch(command, &target, out).await
+        }
+    }
+}

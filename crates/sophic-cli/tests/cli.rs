@@ -1,0 +1,412 @@
+//! The `sophic` binary against a sandbox with a held clock: the human and `--json` output
+//! of each command (insta snapshots), and the exit codes scripts rely on.
+
+use std::process::Command;
+
+use sophic_sandbox::{AccountSpec, Sandbox, SandboxConfig, TestAccount};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A sandbox (held clock, fixed seed) and an account with cash and units.
+async fn sandbox() -> (Sandbox, TestAccount) {
+    let sandbox = Sandbox::start(SandboxConfig::held()).await.unwrap();
+    let account = sandbox
+        .create_account(&AccountSpec::usd("10000.00").position("ins_xyz789", "50"))
+        .unwrap();
+    (sandbox, account)
+}
+
+/// Runs `sophic` with `args`, configured for the sandbox (or with no configuration).
+async fn sophic(target: Option<(&Sandbox, &TestAccount)>, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sophic"));
+    command.args(args);
+    for var in [
+        "SOPHIC_BASE_URL",
+        "SOPHIC_TOKEN",
+        "SOPHIC_CLIENT_ID",
+        "SOPHIC_CLIENT_SECRET",
+        "SOPHIC_ACCOUNT",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("NO_COLOR", "1");
+    if let Some((sandbox, account)) = target {
+        command
+            .env("SOPHIC_BASE_URL", sandbox.base_url())
+            .env("SOPHIC_TOKEN", &account.token)
+            .env("SOPHIC_ACCOUNT", &account.id);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Runs a command that must succeed and returns its stdout.
+async fn ok(sandbox: &Sandbox, account: &TestAccount, args: &[&str]) -> String {
+    let run = sophic(Some((sandbox, account)), args).await;
+    assert_eq!(run.code, 0, "sophic {args:?} failed: {}", run.stderr);
+    run.stdout
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).expect("--json prints JSON")
+}
+
+macro_rules! snapshot_both {
+    ($name:literal, $sandbox:expr, $account:expr, [$($arg:expr),*]) => {{
+        let human = ok($sandbox, $account, &[$($arg),*]).await;
+        insta::assert_snapshot!(concat!($name, "_human"), human);
+        let machine = ok($sandbox, $account, &[$($arg,)* "--json"]).await;
+        insta::assert_json_snapshot!(concat!($name, "_json"), json(&machine));
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_commands_print_tables_and_json() {
+    let (sandbox, account) = sandbox().await;
+    snapshot_both!(
+        "orders_buy",
+        &sandbox,
+        &account,
+        [
+            "orders",
+            "buy",
+            "--instrument",
+            "ins_xyz789",
+            "--cash",
+            "100.00"
+        ]
+    );
+    snapshot_both!(
+        "orders_sell",
+        &sandbox,
+        &account,
+        [
+            "orders",
+            "sell",
+            "--instrument",
+            "ins_xyz789",
+            "--quantity",
+            "10"
+        ]
+    );
+    let orders = json(&ok(&sandbox, &account, &["orders", "list", "--json"]).await);
+    let first = orders[orders.as_array().unwrap().len() - 1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    snapshot_both!(
+        "orders_list_pending",
+        &sandbox,
+        &account,
+        ["orders", "list", "--pending"]
+    );
+    let cancelled = orders[0]["id"].as_str().unwrap().to_string();
+    snapshot_both!(
+        "orders_cancel",
+        &sandbox,
+        &account,
+        ["orders", "cancel", &cancelled]
+    );
+    sandbox.settle();
+    snapshot_both!("orders_get", &sandbox, &account, ["orders", "get", &first]);
+    snapshot_both!("orders_list", &sandbox, &account, ["orders", "list"]);
+    snapshot_both!(
+        "orders_list_filtered",
+        &sandbox,
+        &account,
+        ["orders", "list", "--side", "buy", "--status", "settled"]
+    );
+    snapshot_both!(
+        "orders_wait",
+        &sandbox,
+        &account,
+        ["orders", "wait", &first]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_and_catalogue_commands_print_tables_and_json() {
+    let (sandbox, account) = sandbox().await;
+    ok(
+        &sandbox,
+        &account,
+        &[
+            "orders",
+            "buy",
+            "--instrument",
+            "ins_xyz789",
+            "--cash",
+            "100.00",
+        ],
+    )
+    .await;
+    sandbox.settle();
+    snapshot_both!("balances", &sandbox, &account, ["balances"]);
+    snapshot_both!("positions", &sandbox, &account, ["positions"]);
+    snapshot_both!("events", &sandbox, &account, ["events", "--limit", "3"]);
+    snapshot_both!(
+        "instruments_list",
+        &sandbox,
+        &account,
+        ["instruments", "list"]
+    );
+    snapshot_both!(
+        "instruments_get",
+        &sandbox,
+        &account,
+        ["instruments", "get", "ins_xyz789"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_commands_create_update_test_and_verify() {
+    let (sandbox, account) = sandbox().await;
+    let created = json(
+        &ok(
+            &sandbox,
+            &account,
+            &[
+                "webhooks",
+                "create",
+                "--url",
+                "http://127.0.0.1:9/hook",
+                "--event",
+                "order.settled",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    insta::assert_json_snapshot!("webhooks_create_json", created, {".secret" => "[secret]"});
+    let id = created["id"].as_str().unwrap();
+    let human = ok(&sandbox, &account, &["webhooks", "update", id, "--disable"]).await;
+    insta::assert_snapshot!("webhooks_update_human", human);
+    let tested = json(&ok(&sandbox, &account, &["webhooks", "test", id, "--json"]).await);
+    assert_eq!(tested["webhook"], id);
+    assert!(tested["event"].is_null());
+
+    // A delivery saved to files verifies against its secret, and fails when tampered with.
+    let secret = created["secret"].as_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("sophic-cli-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let order = json(
+        &ok(
+            &sandbox,
+            &account,
+            &[
+                "orders",
+                "buy",
+                "--instrument",
+                "ins_xyz789",
+                "--cash",
+                "100.00",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    let body = serde_json::json!({
+        "id": "evt_1", "name": "order.settled", "resource": {"id": order["id"], "resource_type": "order"},
+        "data": order, "created_at": "2026-03-12T14:30:00Z"
+    })
+    .to_string();
+    let parsed: sophic::webhooks::WebhookSecret = secret.parse().unwrap();
+    let signature = sophic::webhooks::sign(&parsed, "whd_1", 1_773_325_800, body.as_bytes());
+    let headers = format!(
+        "HTTP/1.1 200 OK\nwebhook-id: whd_1\nwebhook-timestamp: 1773325800\nwebhook-signature: {signature}\n"
+    );
+    std::fs::write(dir.join("headers.txt"), headers).unwrap();
+    std::fs::write(dir.join("body.json"), &body).unwrap();
+    let verify = |body_file: &'static str| {
+        let dir = dir.clone();
+        let secret = secret.to_string();
+        async move {
+            let h = dir.join("headers.txt");
+            let b = dir.join(body_file);
+            sophic(
+                None,
+                &[
+                    "webhooks",
+                    "verify",
+                    "--secret",
+                    &secret,
+                    "--headers",
+                    h.to_str().unwrap(),
+                    "--body",
+                    b.to_str().unwrap(),
+                    "--at",
+                    "1773325860",
+                ],
+            )
+            .await
+        }
+    };
+    let good = verify("body.json").await;
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert!(
+        good.stdout
+            .starts_with("verified: delivery whd_1 (order.settled): order ord_"),
+        "{}",
+        good.stdout
+    );
+    std::fs::write(dir.join("tampered.json"), body.replace("100.00", "900.00")).unwrap();
+    let bad = verify("tampered.json").await;
+    assert_eq!(bad.code, 5, "{}", bad.stderr);
+    assert!(bad.stderr.contains("no signature"), "{}", bad.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_tell_usage_refusal_and_unreachable_apart() {
+    let (sandbox, account) = sandbox().await;
+    let usage = sophic(
+        Some((&sandbox, &account)),
+        &["orders", "buy", "--instrument", "ins_xyz789", "--cash=0"],
+    )
+    .await;
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert!(usage.stderr.contains("--cash"), "{}", usage.stderr);
+    let bad_id = sophic(Some((&sandbox, &account)), &["orders", "get", "xyz"]).await;
+    assert_eq!(bad_id.code, 2, "{}", bad_id.stderr);
+
+    let refused = sophic(
+        Some((&sandbox, &account)),
+        &[
+            "orders",
+            "buy",
+            "--instrument",
+            "ins_xyz789",
+            "--cash",
+            "20000.00",
+        ],
+    )
+    .await;
+    assert_eq!(refused.code, 3);
+    insta::assert_snapshot!("insufficient_funds_stderr", refused.stderr);
+    assert!(
+        json(&ok(&sandbox, &account, &["orders", "list", "--json"]).await)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sophic"));
+    command
+        .args(["balances"])
+        .env("SOPHIC_BASE_URL", &closed)
+        .env("SOPHIC_TOKEN", "t")
+        .env("SOPHIC_ACCOUNT", "acc_1");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_configuration_it_uses_an_embedded_sandbox_and_says_so() {
+    let run = sophic(
+        None,
+        &[
+            "orders",
+            "buy",
+            "--instrument",
+            "ins_xyz789",
+            "--cash",
+            "100.00",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let order = json(&run.stdout);
+    assert_eq!(
+        (order["fees"].as_str(), order["net_cash_amount"].as_str()),
+        (Some("0.50"), Some("99.50"))
+    );
+    assert_eq!(order["status"], "placed");
+    assert!(
+        run.stderr.contains("embedded local sandbox"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Nothing is sent to Sophic"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_url_without_credentials_is_a_usage_error() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sophic"));
+    command
+        .args(["balances"])
+        .env("SOPHIC_BASE_URL", "http://127.0.0.1:9");
+    for var in ["SOPHIC_TOKEN", "SOPHIC_CLIENT_ID", "SOPHIC_CLIENT_SECRET"] {
+        command.env_remove(var);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_reach_the_output() {
+    let (sandbox, account) = sandbox().await;
+    let run = sophic(
+        Some((&sandbox, &account)),
+        &[
+            "orders",
+            "buy",
+            "--instrument",
+            "ins_xyz789",
+            "--cash",
+            "20000.00",
+        ],
+    )
+    .await;
+    assert!(!run.stdout.contains(&account.token) && !run.stderr.contains(&account.token));
+    let help = sophic(Some((&sandbox, &account)), &["--help"]).await;
+    assert!(
+        !help.stdout.contains(&account.token),
+        "help shows no env values"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_the_whole_journey() {
+    let run = sophic(None, &["demo"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "placed ord_",
+        "cash 100.00, fees 0.50, net 99.50",
+        "settled: 100.50 units at 0.99 for 99.50 (fees 0.50)",
+        "Sell the 100.50 units back",
+        "settled: 100.50 units sold for 99.50 less 0.50 in fees",
+        "9999.00",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing `{line}` in:\n{}",
+            run.stdout
+        );
+    }
+}

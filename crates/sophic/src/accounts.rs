@@ -1,0 +1,60 @@
+//! Accounts: cash balances and positions (and, through [`AccountHandler::orders`], orders).
+
+pub use sophic_client::types::{CashBalance, Currency, Position};
+
+#[cfg(feature = "client")]
+pub use handler::AccountHandler;
+
+#[cfg(feature = "client")]
+mod handler {
+    use futures::FutureExt as _;
+    use sophic_client::types::{CashBalance, Position};
+
+    use crate::client::{Client, Safety};
+    use crate::orders::OrdersHandler;
+    use crate::{AccountId, Result};
+
+    /// One account; from [`Client::account`].
+    #[derive(Debug, Clone)]
+    pub struct AccountHandler {
+        client: Client,
+        account: AccountId,
+    }
+
+    impl AccountHandler {
+        pub(crate) fn new(client: Client, account: AccountId) -> Self {
+            Self { client, account }
+        }
+
+        /// One balance per currency held: `total`, `available` (less what open buys
+        /// reserve) and `reserved`.
+        pub async fn cash_balances(&self) -> Result<Vec<CashBalance>> {
+            let account = &self.account;
+            let response = self
+                .client
+                .send("list_cash_balances", Safety::Idempotent, |api| {
+                    api.list_cash_balances().account_id(account).send().boxed()
+                })
+                .await?;
+            Ok(response.into_inner())
+        }
+
+        /// One position per instrument held: `quantity` and `available_quantity` (less what
+        /// open sells reserve).
+        pub async fn positions(&self) -> Result<Vec<Position>> {
+            let account = &self.account;
+            let response = self
+                .client
+                .send("list_positions", Safety::Idempotent, |api| {
+                    api.list_positions().account_id(account).send().boxed()
+                })
+                .await?;
+            Ok(response.into_inner())
+        }
+
+        /// The account's orders.
+        pub fn orders(&self) -> OrdersHandler {
+            self.client.orders(&self.account)
+        }
+    }
+}

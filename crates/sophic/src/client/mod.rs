@@ -1,0 +1,147 @@
+//! The client: configuration, authentication, the request loop.
+
+mod auth;
+mod builder;
+mod execute;
+mod retry;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use sophic_client::ResponseValue;
+
+pub use builder::{ClientBuilder, ClientCredentials, PRODUCTION_URL};
+pub(crate) use execute::Attempt;
+pub use retry::RetryPolicy;
+pub(crate) use retry::Safety;
+
+use crate::accounts::AccountHandler;
+use crate::events::EventsHandler;
+use crate::instruments::InstrumentsHandler;
+use crate::orders::OrdersHandler;
+use crate::webhooks::WebhooksHandler;
+use crate::{AccountId, Result};
+
+/// A client of Sophic's Orders API. Cheap to clone: clones share the connection pool,
+/// the token and the configuration.
+///
+/// Calls are grouped by the API's nouns: [`Client::orders`], [`Client::account`],
+/// [`Client::instruments`], [`Client::events`], [`Client::webhooks`].
+///
+/// ```no_run
+/// # async fn run() -> sophic::Result<()> {
+/// let client = sophic::Client::builder()
+///     .base_url("http://127.0.0.1:8080")
+///     .token("test_token")
+///     .build()?;
+/// let instruments = client.instruments().list().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    api: sophic_client::Client,
+    base_url: String,
+    credentials: builder::Credentials,
+    tokens: Option<auth::TokenManager>,
+    retry: RetryPolicy,
+    wait: WaitDefaults,
+}
+
+/// How waiting for an order polls, unless the wait says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WaitDefaults {
+    pub(crate) poll_interval: Duration,
+    pub(crate) max_poll_interval: Duration,
+    pub(crate) timeout: Duration,
+}
+
+impl Default for WaitDefaults {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            max_poll_interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Orders of an account: place, retrieve, cancel, list, wait.
+    pub fn orders(&self, account: &AccountId) -> OrdersHandler {
+        OrdersHandler::new(self.clone(), account.clone())
+    }
+
+    /// An account's cash balances and positions (and its orders).
+    pub fn account(&self, account: &AccountId) -> AccountHandler {
+        AccountHandler::new(self.clone(), account.clone())
+    }
+
+    /// The instrument catalogue.
+    pub fn instruments(&self) -> InstrumentsHandler {
+        InstrumentsHandler::new(self.clone())
+    }
+
+    /// Events: one per order status change.
+    pub fn events(&self) -> EventsHandler {
+        EventsHandler::new(self.clone())
+    }
+
+    /// Webhook registration. (Verifying deliveries needs no client: see
+    /// [`webhooks::Verifier`](crate::webhooks::Verifier).)
+    pub fn webhooks(&self) -> WebhooksHandler {
+        WebhooksHandler::new(self.clone())
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The generated client underneath, for operations this crate does not wrap yet.
+    /// Calls made through it carry the current token but get no retries or renewal.
+    pub fn generated(&self) -> &sophic_client::Client {
+        &self.inner.api
+    }
+
+    pub(crate) fn wait_defaults(&self) -> WaitDefaults {
+        self.inner.wait
+    }
+
+    /// Sends one logical call through the request loop and returns the decoded answer.
+    pub(crate) async fn send<T, F>(
+        &self,
+        operation: &'static str,
+        safety: Safety,
+        attempt: F,
+    ) -> Result<ResponseValue<T>>
+    where
+        T: DeserializeOwned,
+        F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, sophic_client::types::Error>,
+    {
+        self.inner
+            .run(&self.inner.api, operation, safety, true, attempt)
+            .await
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("credentials", &self.inner.credentials)
+            .field("retry", &self.inner.retry)
+            .field("wait", &self.inner.wait)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,398 @@
+//! The one error type of the SDK.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use sophic_client::types::{self, ErrorCode, ErrorParam};
+
+use crate::webhooks::WebhookError;
+
+/// `Result` with the SDK's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a call, one variant per kind of failure.
+///
+/// API refusals carry the whole story (HTTP status, code, detail, per-parameter problems,
+/// context and the request id); the helpers ([`Error::code`], [`Error::request_id`],
+/// [`Error::is_insufficient_funds`]…) answer the common questions without a `match`.
+///
+/// ```
+/// # fn handle(err: sophic::Error) {
+/// if err.is_insufficient_funds() {
+///     eprintln!("top up first ({})", err.request_id().unwrap_or("no request id"));
+/// } else if err.is_retryable() {
+///     eprintln!("try again later: {err}");
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered 4xx or 5xx with its error body.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+
+    /// The token endpoint (`POST /auth/token`) refused the client credentials.
+    #[error(transparent)]
+    Auth(Box<AuthError>),
+
+    /// The request did not complete: connection refused or reset, DNS, TLS, a body cut short.
+    #[cfg(feature = "client")]
+    #[error("could not reach the Sophic API: {source}")]
+    Transport {
+        /// What reqwest reported.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The connection or the request took longer than the configured timeout.
+    #[cfg(feature = "client")]
+    #[error("the request to the Sophic API timed out: {source}")]
+    Timeout {
+        /// What reqwest reported.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// An answer arrived but its body is not what the API promised.
+    #[error("could not decode the answer{}: {source}", Context(*.status, .request_id.as_deref()))]
+    Decode {
+        /// The HTTP status, when known.
+        status: Option<StatusCode>,
+        /// The `Request-Id` header, when known.
+        request_id: Option<String>,
+        /// The raw body, kept for debugging.
+        body: Bytes,
+        /// Why it did not decode.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// An answer with a status the API does not document for the operation.
+    #[error("unexpected answer{}", Context(Some(*.status), .request_id.as_deref()))]
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The `Request-Id` header, when present.
+        request_id: Option<String>,
+        /// The raw body.
+        body: Bytes,
+    },
+
+    /// The SDK refused the input before sending anything (or could not be configured).
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// What is wrong.
+        message: String,
+    },
+
+    /// An order did not reach the awaited status within the wait's timeout.
+    #[error(
+        "gave up waiting for order {} after {waited:?}: it is still `{}`",
+        .last.id,
+        .last.status
+    )]
+    WaitTimeout {
+        /// The order as last seen.
+        last: Box<types::Order>,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+
+    /// A webhook delivery failed verification or did not parse.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+}
+
+/// A refusal from the API: a 4xx or 5xx answer carrying Sophic's error body.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The decoded body: `code`, `detail`, `params`, `context`, `docs`.
+    pub body: types::Error,
+    /// The `Request-Id` header: quote it when asking Sophic about a call.
+    pub request_id: Option<String>,
+    /// The `Retry-After` header (429), when present.
+    pub retry_after: Option<Duration>,
+    /// Whether the answer is a replay of an earlier one for the same idempotency key.
+    pub replayed: bool,
+}
+
+impl ApiError {
+    /// The machine-readable reason, such as `insufficient_funds`.
+    pub fn code(&self) -> &ErrorCode {
+        &self.body.code
+    }
+
+    /// The sentence for people.
+    pub fn detail(&self) -> &str {
+        &self.body.detail
+    }
+
+    /// The parameters at fault (for `invalid_param`), empty when none.
+    pub fn params(&self) -> &[ErrorParam] {
+        self.body.params.as_deref().unwrap_or_default()
+    }
+
+    /// The figures behind the refusal, such as `required`, `available`, `currency`.
+    pub fn context(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.body.context.as_ref()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.body.code, self.body.detail)?;
+        for param in self.params() {
+            write!(f, "; {}: {}", param.path, param.detail)?;
+        }
+        write!(
+            f,
+            "{}",
+            Context(Some(self.status), self.request_id.as_deref())
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// A refusal from the token endpoint, in the OAuth 2 shape (`{"error": "invalid_client"}`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The decoded body: `error` and `error_description`.
+    pub body: types::TokenError,
+    /// The `Request-Id` header.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the token endpoint refused the credentials: {}",
+            self.body.error
+        )?;
+        if let Some(description) = &self.body.error_description {
+            write!(f, ": {description}")?;
+        }
+        write!(
+            f,
+            "{}",
+            Context(Some(self.status), self.request_id.as_deref())
+        )
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// ` (HTTP 400, request-id req_123)`, or as much of it as is known.
+struct Context<'a>(Option<StatusCode>, Option<&'a str>);
+
+impl fmt::Display for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (Some(status), Some(id)) => write!(f, " (HTTP {}, request-id {id})", status.as_u16()),
+            (Some(status), None) => write!(f, " (HTTP {})", status.as_u16()),
+            (None, Some(id)) => write!(f, " (request-id {id})"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    /// The API refusal, if this is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api(api) => Some(api.status),
+            Self::Auth(auth) => Some(auth.status),
+            Self::Decode { status, .. } => *status,
+            Self::UnexpectedResponse { status, .. } => Some(*status),
+            #[cfg(feature = "client")]
+            Self::Transport { source } | Self::Timeout { source } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// The API's error code, for API refusals.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.api().map(ApiError::code)
+    }
+
+    /// The parameters at fault, empty unless the API named some.
+    pub fn params(&self) -> &[ErrorParam] {
+        self.api().map(ApiError::params).unwrap_or_default()
+    }
+
+    /// The `Request-Id` of the answer, when there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(api) => api.request_id.as_deref(),
+            Self::Auth(auth) => auth.request_id.as_deref(),
+            Self::Decode { request_id, .. } | Self::UnexpectedResponse { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// How long the API asked to wait before trying again (429 `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api().and_then(|api| api.retry_after)
+    }
+
+    /// Whether the same request may succeed if sent again: transport failures, timeouts,
+    /// 429, 500, 502, 503, 504 and 409 `idempotency_request_in_progress`. A replayed
+    /// answer (`Idempotent-Replayed: true`) is never retryable: it is the final answer.
+    ///
+    /// This says nothing about whether retrying is *safe*; the client only retries a
+    /// request that cannot take effect twice (reads, and writes carrying an idempotency key).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            #[cfg(feature = "client")]
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Api(api) => {
+                !api.replayed
+                    && (is_retryable_status(api.status)
+                        || api.body.code == ErrorCode::IdempotencyRequestInProgress)
+            }
+            Self::Auth(auth) => is_retryable_status(auth.status),
+            Self::UnexpectedResponse { status, .. } => is_retryable_status(*status),
+            _ => false,
+        }
+    }
+
+    /// Whether the account's cash is below the buy's amount.
+    pub fn is_insufficient_funds(&self) -> bool {
+        self.code() == Some(&ErrorCode::InsufficientFunds)
+    }
+
+    /// Whether the account's units are below the sell's quantity.
+    pub fn is_insufficient_units(&self) -> bool {
+        self.code() == Some(&ErrorCode::InsufficientUnits)
+    }
+
+    /// Whether the order can no longer be cancelled (it is filled or settled).
+    pub fn is_not_cancellable(&self) -> bool {
+        self.code() == Some(&ErrorCode::OrderNotCancellable)
+    }
+
+    /// Whether the account, order, instrument or webhook does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(&ErrorCode::NotFound)
+    }
+
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            message: message.into(),
+        }
+    }
+}
+
+/// 429 and the 5xx statuses that mean "not now" rather than "never".
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+impl From<crate::IdError> for Error {
+    fn from(err: crate::IdError) -> Self {
+        Self::invalid_input(err.to_string())
+    }
+}
+
+impl From<crate::AmountError> for Error {
+    fn from(err: crate::AmountError) -> Self {
+        Self::invalid_input(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: ErrorCode) -> Error {
+        Error::Api(Box::new(ApiError {
+            status: StatusCode::from_u16(status).unwrap(),
+            body: types::Error {
+                code,
+                detail: "Refused.".into(),
+                params: Some(vec![ErrorParam {
+                    path: "body.cash_amount".into(),
+                    detail: "must be greater than 0".into(),
+                    code: "too_small".into(),
+                }]),
+                context: None,
+                docs: None,
+            },
+            request_id: Some("req_123".into()),
+            retry_after: None,
+            replayed: false,
+        }))
+    }
+
+    #[test]
+    fn the_message_carries_code_detail_params_and_request_id() {
+        let err = api(400, ErrorCode::InvalidParam);
+        assert_eq!(
+            err.to_string(),
+            "invalid_param: Refused.; body.cash_amount: must be greater than 0 \
+             (HTTP 400, request-id req_123)"
+        );
+    }
+
+    #[test]
+    fn rate_limits_server_errors_and_in_progress_keys_are_retryable() {
+        assert!(api(429, ErrorCode::RateLimited).is_retryable());
+        for status in [500, 502, 503, 504] {
+            assert!(
+                api(status, ErrorCode::InternalError).is_retryable(),
+                "{status}"
+            );
+        }
+        assert!(api(409, ErrorCode::IdempotencyRequestInProgress).is_retryable());
+    }
+
+    #[test]
+    fn refusals_that_will_not_change_are_not_retryable() {
+        assert!(!api(400, ErrorCode::InsufficientFunds).is_retryable());
+        assert!(!api(401, ErrorCode::NotAuthenticated).is_retryable());
+        assert!(!api(404, ErrorCode::NotFound).is_retryable());
+        assert!(!api(409, ErrorCode::IdempotencyKeyReused).is_retryable());
+        assert!(!api(501, ErrorCode::Unknown("not_implemented".into())).is_retryable());
+        assert!(!Error::invalid_input("no").is_retryable());
+    }
+
+    #[test]
+    fn a_replayed_server_error_is_final() {
+        let Error::Api(mut inner) = api(500, ErrorCode::InternalError) else {
+            unreachable!()
+        };
+        inner.replayed = true;
+        assert!(!Error::Api(inner).is_retryable());
+    }
+
+    #[test]
+    fn helpers_answer_the_common_questions() {
+        let err = api(400, ErrorCode::InsufficientFunds);
+        assert!(err.is_insufficient_funds());
+        assert!(!err.is_not_cancellable());
+        assert_eq!(err.request_id(), Some("req_123"));
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(err.params()[0].path, "body.cash_amount");
+        assert!(api(400, ErrorCode::OrderNotCancellable).is_not_cancellable());
+    }
+}

@@ -1,0 +1,99 @@
+//! The typed event inside a delivery.
+
+use serde_json::Value;
+use sophic_client::types::{Event, EventName, Order};
+
+use super::WebhookError;
+
+/// What a delivery carries, by event name. Names this SDK does not know are kept raw rather
+/// than refused, as the contract asks of receivers.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum WebhookEvent {
+    /// `order.placed`, `order.pending`, `order.executing`, `order.filled`, `order.settled`
+    /// or `order.cancelled`, with the order as it was after the change.
+    Order(OrderEvent),
+    /// `webhook.test`: a delivery sent by `POST /webhooks/{id}/test`.
+    Test(Event),
+    /// Any other name, kept as it came.
+    Unknown(UnknownEvent),
+}
+
+/// An order status change.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OrderEvent {
+    /// The event as delivered (`id`, `name`, `resource`, `data`, `created_at`).
+    pub event: Event,
+    /// `data`, decoded.
+    pub order: Box<Order>,
+}
+
+/// An event whose name this SDK does not know.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct UnknownEvent {
+    /// The event's `name`.
+    pub name: String,
+    /// The whole body.
+    pub json: Value,
+}
+
+impl WebhookEvent {
+    /// Parses a delivery body (which should have been verified first).
+    pub fn from_json(body: &[u8]) -> Result<Self, WebhookError> {
+        let invalid = |e: serde_json::Error| WebhookError::InvalidPayload(e.to_string());
+        let json: Value = serde_json::from_slice(body).map_err(invalid)?;
+        let name = json
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| WebhookError::InvalidPayload("it has no `name`".into()))?
+            .to_owned();
+        let known: EventName =
+            serde_json::from_value(Value::String(name.clone())).map_err(invalid)?;
+        if is_order_event(&known) {
+            let event: Event = serde_json::from_value(json).map_err(invalid)?;
+            let order: Order =
+                serde_json::from_value(Value::Object(event.data.clone())).map_err(invalid)?;
+            return Ok(Self::Order(OrderEvent {
+                event,
+                order: Box::new(order),
+            }));
+        }
+        if name == "webhook.test"
+            && let Ok(event) = serde_json::from_value::<Event>(json.clone())
+        {
+            return Ok(Self::Test(event));
+        }
+        Ok(Self::Unknown(UnknownEvent { name, json }))
+    }
+
+    /// The event's name, such as `order.filled`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Order(event) => event.event.name.to_string(),
+            Self::Test(event) => event.name.to_string(),
+            Self::Unknown(event) => event.name.clone(),
+        }
+    }
+
+    /// The order, for order events.
+    pub fn order(&self) -> Option<&Order> {
+        match self {
+            Self::Order(event) => Some(&event.order),
+            _ => None,
+        }
+    }
+}
+
+fn is_order_event(name: &EventName) -> bool {
+    matches!(
+        name,
+        EventName::OrderPlaced
+            | EventName::OrderPending
+            | EventName::OrderExecuting
+            | EventName::OrderFilled
+            | EventName::OrderSettled
+            | EventName::OrderCancelled
+    )
+}
