@@ -106,6 +106,7 @@ pub struct Shared {
     pub(crate) idempotency: Mutex<idempotency::Store>,
     pub(crate) config: SandboxConfig,
     pub(crate) requests: AtomicU64,
+    pub(crate) tokens_issued: AtomicU64,
     pub(crate) wake_webhooks: Notify,
     pub(crate) webhooks_changed: Notify,
     pub(crate) stalled: Notify,
@@ -122,6 +123,7 @@ impl Shared {
             idempotency: Mutex::default(),
             config,
             requests: AtomicU64::new(0),
+            tokens_issued: AtomicU64::new(0),
             wake_webhooks: Notify::new(),
             webhooks_changed: Notify::new(),
             stalled: Notify::new(),
@@ -311,6 +313,11 @@ impl Sandbox {
     /// Lets every request held by a `stall` fault go on.
     pub fn release_stalled(&self) {
         self.shared.release.notify_waiters();
+    }
+
+    /// How many tokens `POST /auth/token` has issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.shared.tokens_issued.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every webhook delivery so far, oldest first.
