@@ -27,7 +27,11 @@ impl World {
             .max_poll_interval(Duration::from_millis(20))
             .build()
             .unwrap();
-        Self { sandbox, account, client }
+        Self {
+            sandbox,
+            account,
+            client,
+        }
     }
 
     fn account_id(&self) -> AccountId {
@@ -54,11 +58,28 @@ fn id(order: &sophic::types::Order) -> OrderId {
 #[tokio::test]
 async fn a_buy_and_a_sell_are_placed_with_exact_amounts() {
     let world = World::new(AccountSpec::usd("1000.00").position("ins_xyz789", "20")).await;
-    let buy = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
-    assert_eq!((buy.side.clone(), buy.status.clone()), (OrderSide::Buy, OrderStatus::Placed));
-    assert_eq!((buy.fees.to_string(), buy.net_cash_amount.unwrap().to_string()), ("0.50".into(), "99.50".into()));
+    let buy = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (buy.side.clone(), buy.status.clone()),
+        (OrderSide::Buy, OrderStatus::Placed)
+    );
+    assert_eq!(
+        (
+            buy.fees.to_string(),
+            buy.net_cash_amount.unwrap().to_string()
+        ),
+        ("0.50".into(), "99.50".into())
+    );
     let units: Quantity = "12.5".parse().unwrap();
-    let sell = world.orders().place(OrderRequest::sell(&kenya(), units)).await.unwrap();
+    let sell = world
+        .orders()
+        .place(OrderRequest::sell(&kenya(), units))
+        .await
+        .unwrap();
     assert_eq!(sell.quantity.unwrap().to_string(), "12.5");
     assert!(sell.cash_amount.is_none());
 }
@@ -66,25 +87,52 @@ async fn a_buy_and_a_sell_are_placed_with_exact_amounts() {
 #[test]
 fn bad_amounts_and_ids_are_refused_before_anything_is_sent() {
     for bad in ["0", "-1.00", "abc", "", "1e3"] {
-        assert!(bad.parse::<Amount>().is_err(), "{bad} is not a positive amount");
-        assert!(bad.parse::<Quantity>().is_err(), "{bad} is not a positive quantity");
+        assert!(
+            bad.parse::<Amount>().is_err(),
+            "{bad} is not a positive amount"
+        );
+        assert!(
+            bad.parse::<Quantity>().is_err(),
+            "{bad} is not a positive quantity"
+        );
     }
-    assert!("ord_123".parse::<InstrumentId>().is_err(), "an order id is not an instrument id");
+    assert!(
+        "ord_123".parse::<InstrumentId>().is_err(),
+        "an order id is not an instrument id"
+    );
     assert_eq!(cash("100.00").to_string(), "100.00", "the scale is kept");
 }
 
 #[tokio::test]
 async fn a_refusal_carries_the_code_the_fields_and_the_request_id() {
     let world = World::new(AccountSpec::usd("50.00")).await;
-    let err = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap_err();
+    let err = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap_err();
     assert!(err.is_insufficient_funds(), "{err}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     let request_id = err.request_id().unwrap().to_string();
     assert!(request_id.starts_with("req_"));
-    assert!(err.to_string().contains("insufficient_funds") && err.to_string().contains(&request_id), "{err}");
-    let err = world.orders().place(OrderRequest::buy(&"ins_tbill3m".parse().unwrap(), cash("5.00"))).await.unwrap_err();
+    assert!(
+        err.to_string().contains("insufficient_funds") && err.to_string().contains(&request_id),
+        "{err}"
+    );
+    let err = world
+        .orders()
+        .place(OrderRequest::buy(
+            &"ins_tbill3m".parse().unwrap(),
+            cash("5.00"),
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(err.params()[0].path, "body.cash_amount");
-    assert_eq!(world.orders().list().stream().count().await, 0, "refusals create nothing");
+    assert_eq!(
+        world.orders().list().stream().count().await,
+        0,
+        "refusals create nothing"
+    );
 }
 
 #[tokio::test]
@@ -92,8 +140,19 @@ async fn lists_page_across_several_pages_with_their_filters_kept() {
     let world = World::new(AccountSpec::usd("10000.00").position("ins_xyz789", "100")).await;
     let mut buys = Vec::new();
     for _ in 0..7 {
-        buys.push(world.orders().place(OrderRequest::buy(&kenya(), cash("10.00"))).await.unwrap().id);
-        world.orders().place(OrderRequest::sell(&kenya(), "1".parse().unwrap())).await.unwrap();
+        buys.push(
+            world
+                .orders()
+                .place(OrderRequest::buy(&kenya(), cash("10.00")))
+                .await
+                .unwrap()
+                .id,
+        );
+        world
+            .orders()
+            .place(OrderRequest::sell(&kenya(), "1".parse().unwrap()))
+            .await
+            .unwrap();
     }
     buys.reverse();
     let listed: Vec<String> = world
@@ -107,27 +166,62 @@ async fn lists_page_across_several_pages_with_their_filters_kept() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(listed, buys, "7 buys over 4 pages of 2, newest first, no sell");
-    let pending = world.orders().list_pending().page_size(3).stream().count().await;
+    assert_eq!(
+        listed, buys,
+        "7 buys over 4 pages of 2, newest first, no sell"
+    );
+    let pending = world
+        .orders()
+        .list_pending()
+        .page_size(3)
+        .stream()
+        .count()
+        .await;
     assert_eq!(pending, 14);
-    let events = world.client.events().list().page_size(5).stream().count().await;
+    let events = world
+        .client
+        .events()
+        .list()
+        .page_size(5)
+        .stream()
+        .count()
+        .await;
     assert_eq!(events, 14, "one order.placed per order");
 }
 
 #[tokio::test]
 async fn waiting_follows_an_order_to_settlement_as_the_clock_moves() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let order = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
+    let order = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
     let mut changes = world.orders().wait_for_order(&id(&order)).status_changes();
     let mut seen = vec![changes.try_next().await.unwrap().unwrap().status];
     for seconds in [1, 1, 2] {
         world.sandbox.advance(Duration::from_secs(seconds));
         seen.push(changes.try_next().await.unwrap().unwrap().status);
     }
-    assert_eq!(seen, [OrderStatus::Placed, OrderStatus::Executing, OrderStatus::Filled, OrderStatus::Settled]);
-    assert!(changes.try_next().await.unwrap().is_none(), "the stream ends at a terminal status");
+    assert_eq!(
+        seen,
+        [
+            OrderStatus::Placed,
+            OrderStatus::Executing,
+            OrderStatus::Filled,
+            OrderStatus::Settled
+        ]
+    );
+    assert!(
+        changes.try_next().await.unwrap().is_none(),
+        "the stream ends at a terminal status"
+    );
 
-    let second = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
+    let second = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
     let wait = tokio::spawn(world.orders().wait_for_order(&id(&second)).into_future());
     world.sandbox.settle();
     let settled = wait.await.unwrap().unwrap();
@@ -138,20 +232,45 @@ async fn waiting_follows_an_order_to_settlement_as_the_clock_moves() {
 #[tokio::test]
 async fn a_wait_gives_up_after_its_timeout_with_the_last_order_seen() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let order = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
-    let err = world.orders().wait_for_order(&id(&order)).timeout(Duration::from_millis(50)).await.unwrap_err();
-    assert!(matches!(&err, sophic::Error::WaitTimeout { last, .. } if last.status == OrderStatus::Placed), "{err}");
+    let order = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
+    let err = world
+        .orders()
+        .wait_for_order(&id(&order))
+        .timeout(Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, sophic::Error::WaitTimeout { last, .. } if last.status == OrderStatus::Placed),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn cancelling_through_the_sdk_releases_the_cash() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let order = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
+    let order = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
     let cancelled = world.orders().cancel(&id(&order)).await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
-    let balances = world.client.account(&world.account_id()).cash_balances().await.unwrap();
+    let balances = world
+        .client
+        .account(&world.account_id())
+        .cash_balances()
+        .await
+        .unwrap();
     assert_eq!(balances[0].available.to_string(), "1000.00");
-    let settled = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
+    let settled = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
     world.sandbox.settle();
     let err = world.orders().cancel(&id(&settled)).await.unwrap_err();
     assert!(err.is_not_cancellable(), "{err}");
@@ -160,32 +279,64 @@ async fn cancelling_through_the_sdk_releases_the_cash() {
 #[tokio::test]
 async fn a_placement_retried_after_a_dropped_connection_yields_exactly_one_order() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    world.sandbox.arm(FaultSpec::new(FaultKind::DropConnection, 1).on("place_order"));
-    let order = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::DropConnection, 1).on("place_order"));
+    let order = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
     let all: Vec<_> = world.orders().list().stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 1, "the retry was replayed, not placed again");
     assert_eq!(all[0].id, order.id);
-    let balances = world.client.account(&world.account_id()).cash_balances().await.unwrap();
+    let balances = world
+        .client
+        .account(&world.account_id())
+        .cash_balances()
+        .await
+        .unwrap();
     assert_eq!(balances[0].reserved.to_string(), "100.00", "reserved once");
 }
 
 #[tokio::test]
 async fn server_errors_and_rate_limits_are_retried_with_retry_after_obeyed() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    world.sandbox.arm(FaultSpec::new(FaultKind::InternalError, 2).on("place_order"));
-    world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
-    world.sandbox.arm(FaultSpec::new(FaultKind::RateLimited, 1).on("place_order").retry_after(1));
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::InternalError, 2).on("place_order"));
+    world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
+    world.sandbox.arm(
+        FaultSpec::new(FaultKind::RateLimited, 1)
+            .on("place_order")
+            .retry_after(1),
+    );
     let started = std::time::Instant::now();
-    world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
+    world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
     // A rule, not a benchmark: the retry may not come before the server's Retry-After.
-    assert!(started.elapsed() >= Duration::from_secs(1), "retried after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "retried after {:?}",
+        started.elapsed()
+    );
     assert_eq!(world.orders().list().stream().count().await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn client_credentials_are_renewed_once_for_many_concurrent_callers() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let oauth = world.sandbox.create_client(vec![world.account.id.clone()]).unwrap();
+    let oauth = world
+        .sandbox
+        .create_client(vec![world.account.id.clone()])
+        .unwrap();
     let client = Client::builder()
         .base_url(world.sandbox.base_url())
         .client_credentials(oauth.id.clone(), oauth.secret.clone())
@@ -196,14 +347,26 @@ async fn client_credentials_are_renewed_once_for_many_concurrent_callers() {
     let calls = (0..50).map(|_| handle.cash_balances());
     let answers = futures::future::join_all(calls).await;
     assert!(answers.iter().all(Result::is_ok));
-    assert_eq!(world.sandbox.tokens_issued(), 1, "one token for 50 concurrent callers");
+    assert_eq!(
+        world.sandbox.tokens_issued(),
+        1,
+        "one token for 50 concurrent callers"
+    );
 
     // The sandbox clock passes the token's 15 minutes: the next calls get 401, renew once.
     world.sandbox.advance(Duration::from_secs(15 * 60));
     let calls = (0..20).map(|_| handle.positions());
     let answers = futures::future::join_all(calls).await;
-    assert!(answers.iter().all(Result::is_ok), "{:?}", answers.iter().find(|a| a.is_err()));
-    assert_eq!(world.sandbox.tokens_issued(), 2, "one renewal for 20 callers that saw 401");
+    assert!(
+        answers.iter().all(Result::is_ok),
+        "{:?}",
+        answers.iter().find(|a| a.is_err())
+    );
+    assert_eq!(
+        world.sandbox.tokens_issued(),
+        2,
+        "one renewal for 20 callers that saw 401"
+    );
 
     let wrong = Client::builder()
         .base_url(world.sandbox.base_url())
@@ -216,7 +379,10 @@ async fn client_credentials_are_renewed_once_for_many_concurrent_callers() {
 }
 
 /// A receiver on loopback that hands each delivery's headers and body to the test.
-async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<(http::HeaderMap, axum::body::Bytes)>) {
+async fn receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(http::HeaderMap, axum::body::Bytes)>,
+) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().route(
         "/hook",
@@ -238,11 +404,22 @@ async fn a_sandbox_delivery_verifies_with_the_sdk_and_every_forgery_fails() {
     let created = world
         .client
         .webhooks()
-        .create(sophic::types::CreateWebhookRequest { url, description: None, enabled_events: vec![] })
+        .create(sophic::types::CreateWebhookRequest {
+            url,
+            description: None,
+            enabled_events: vec![],
+        })
         .await
         .unwrap();
-    let order = world.orders().place(OrderRequest::buy(&kenya(), cash("100.00"))).await.unwrap();
-    let (headers, body) = tokio::time::timeout(Duration::from_secs(20), deliveries.recv()).await.unwrap().unwrap();
+    let order = world
+        .orders()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(20), deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let now = world.sandbox.now();
     let verifier = Verifier::new(created.secret.clone());
 
@@ -252,19 +429,45 @@ async fn a_sandbox_delivery_verifies_with_the_sdk_and_every_forgery_fails() {
         other => panic!("expected an order event, got {other:?}"),
     }
 
-    let tampered = String::from_utf8(body.to_vec()).unwrap().replace("100.00", "900.00");
-    assert!(verifier.verify_at(&headers, tampered.as_bytes(), now).is_err(), "a tampered body fails");
+    let tampered = String::from_utf8(body.to_vec())
+        .unwrap()
+        .replace("100.00", "900.00");
+    assert!(
+        verifier
+            .verify_at(&headers, tampered.as_bytes(), now)
+            .is_err(),
+        "a tampered body fails"
+    );
     let stale = now + chrono::TimeDelta::minutes(6);
-    assert!(verifier.verify_at(&headers, &body, stale).is_err(), "a stale timestamp fails");
+    assert!(
+        verifier.verify_at(&headers, &body, stale).is_err(),
+        "a stale timestamp fails"
+    );
     let other_key = WebhookSecret::from_bytes([7; 32]);
-    assert!(Verifier::new(other_key.clone()).verify_at(&headers, &body, now).is_err(), "an unknown key fails");
+    assert!(
+        Verifier::new(other_key.clone())
+            .verify_at(&headers, &body, now)
+            .is_err(),
+        "an unknown key fails"
+    );
 
     // During rotation the header carries one signature per secret: any match verifies.
     let mut rotated = headers.clone();
     let id = headers["webhook-id"].to_str().unwrap();
-    let ts: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+    let ts: i64 = headers["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let old = sophic::webhooks::sign(&other_key, id, ts, &body);
     let current = headers["webhook-signature"].to_str().unwrap();
-    rotated.insert("webhook-signature", format!("{old} {current}").parse().unwrap());
-    assert!(Verifier::new(created.secret).verify_at(&rotated, &body, now).is_ok());
+    rotated.insert(
+        "webhook-signature",
+        format!("{old} {current}").parse().unwrap(),
+    );
+    assert!(
+        Verifier::new(created.secret)
+            .verify_at(&rotated, &body, now)
+            .is_ok()
+    );
 }

@@ -317,7 +317,9 @@ impl Sandbox {
 
     /// How many tokens `POST /auth/token` has issued.
     pub fn tokens_issued(&self) -> u64 {
-        self.shared.tokens_issued.load(std::sync::atomic::Ordering::SeqCst)
+        self.shared
+            .tokens_issued
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every webhook delivery so far, oldest first.

@@ -115,7 +115,9 @@ async fn create_token(State(state): State<AppState>, body: Bytes) -> Response {
         accounts: client.accounts.clone(),
     };
     let token = world.issue_token(principal, Some(now + lifetime));
-    state.tokens_issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    state
+        .tokens_issued
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let answer = TokenResponse {
         access_token: token,
         token_type: "bearer".into(),
