@@ -1,0 +1,175 @@
+//! Fault tolerance and a soak, through the SDK against the real sandbox.
+//!
+//! Sizes come from the environment so CI runs them small and `scripts/reliability.sh` runs
+//! them full: `SOPHIC_FAULT_PLACEMENTS` (default 100) and `SOPHIC_SOAK_STEPS` (default 25).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use rust_decimal::Decimal;
+use sophic::orders::OrderRequest;
+use sophic::types::{Order, OrderSide, OrderStatus};
+use sophic::{AccountId, Amount, Client, InstrumentId, RetryPolicy};
+use sophic_sandbox::{AccountSpec, FaultKind, FaultSpec, Sandbox, SandboxConfig, TestAccount};
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn client(sandbox: &Sandbox, account: &TestAccount) -> Client {
+    Client::builder()
+        .base_url(sandbox.base_url())
+        .token(account.token.clone())
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(8)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(50)),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn all_orders(client: &Client, account: &AccountId) -> Vec<Order> {
+    client.orders(account).list().page_size(500).stream().try_collect().await.unwrap()
+}
+
+/// Cash the account should hold: the start, less what settled buys cost, plus what settled
+/// sells paid (cancelled orders cost nothing).
+fn expected_cash(start: Decimal, orders: &[Order]) -> Decimal {
+    orders.iter().filter(|o| o.status == OrderStatus::Settled).fold(start, |cash, o| match o.side {
+        OrderSide::Buy => cash - o.traded_notional - o.fees,
+        _ => cash + o.traded_notional - o.fees,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn placements_under_drops_500s_and_429s_create_exactly_one_order_each() {
+    let placements = size("SOPHIC_FAULT_PLACEMENTS", 100);
+    let sandbox = Sandbox::start(SandboxConfig::held()).await.unwrap();
+    let start: Decimal = "1000000.00".parse().unwrap();
+    let account = sandbox.create_account(&AccountSpec::usd("1000000.00")).unwrap();
+    let client = client(&sandbox, &account);
+    let account_id: AccountId = account.id.parse().unwrap();
+    let instrument: InstrumentId = "ins_xyz789".parse().unwrap();
+
+    // The schedule: of every four placements, one meets a dropped connection after the
+    // order was stored, one a 500, one a 429, one nothing.
+    let workers = 8;
+    let results = futures::stream::iter(0..placements)
+        .map(|i| {
+            let orders = client.orders(&account_id);
+            let instrument = instrument.clone();
+            let sandbox = &sandbox;
+            async move {
+                let fault = match i % 4 {
+                    0 => Some(FaultSpec::new(FaultKind::DropConnection, 1)),
+                    1 => Some(FaultSpec::new(FaultKind::InternalError, 1)),
+                    2 => Some(FaultSpec::new(FaultKind::RateLimited, 1).retry_after(0)),
+                    _ => None,
+                };
+                if let Some(fault) = fault {
+                    sandbox.arm(fault.on("place_order"));
+                }
+                let cash: Amount = format!("{}.00", 10 + i % 7).parse().unwrap();
+                orders.place(OrderRequest::buy(&instrument, cash)).await
+            }
+        })
+        .buffer_unordered(workers)
+        .collect::<Vec<_>>()
+        .await;
+
+    let placed: Vec<Order> = results.into_iter().map(|r| r.expect("every placement succeeds")).collect();
+    let ids: HashSet<&str> = placed.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids.len(), placements, "each placement returned its own order");
+    let stored = all_orders(&client, &account_id).await;
+    assert_eq!(stored.len(), placements, "exactly one order per placement, no duplicate");
+
+    sandbox.settle();
+    let settled = all_orders(&client, &account_id).await;
+    assert!(settled.iter().all(|o| o.status == OrderStatus::Settled));
+    let balances = client.account(&account_id).cash_balances().await.unwrap();
+    assert_eq!(balances[0].total, expected_cash(start, &settled), "cash reconciles to the cent");
+    assert_eq!((balances[0].reserved, balances[0].available), (Decimal::ZERO, balances[0].total));
+    assert!(sandbox.broken_invariants().is_empty());
+}
+
+/// A small deterministic generator, so a failing soak can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
+    let steps = size("SOPHIC_SOAK_STEPS", 25);
+    let sandbox = Sandbox::start(SandboxConfig::held()).await.unwrap();
+    let mut accounts = Vec::new();
+    for _ in 0..4 {
+        let account = sandbox
+            .create_account(&AccountSpec::usd("2000.00").position("ins_xyz789", "300").position("ins_tbill3m", "300"))
+            .unwrap();
+        let client = client(&sandbox, &account);
+        accounts.push((account.id.parse::<AccountId>().unwrap(), client));
+    }
+    let instruments: Vec<InstrumentId> = ["ins_xyz789", "ins_tbill3m"].iter().map(|i| i.parse().unwrap()).collect();
+    let mut rng = Lcg(20261123);
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+
+    for step in 0..steps {
+        // A burst of concurrent operations across the accounts.
+        let mut burst = Vec::new();
+        for _ in 0..12 {
+            let (account, client) = &accounts[rng.next(accounts.len() as u64) as usize];
+            let instrument = instruments[rng.next(2) as usize].clone();
+            let choice = rng.next(3);
+            let amount = 10 + rng.next(400);
+            let orders = client.orders(account);
+            burst.push(async move {
+                match choice {
+                    0 => orders.place(OrderRequest::buy(&instrument, format!("{amount}.00").parse().unwrap())).await.map(|_| "buy"),
+                    1 => orders.place(OrderRequest::sell(&instrument, format!("{}", amount / 4 + 1).parse().unwrap())).await.map(|_| "sell"),
+                    _ => match orders.list_pending().stream().next().await {
+                        Some(Ok(open)) => orders.cancel(&open.id.parse().unwrap()).await.map(|_| "cancel"),
+                        _ => Ok("nothing to cancel"),
+                    },
+                }
+            });
+        }
+        for result in futures::future::join_all(burst).await {
+            let outcome = match result {
+                Ok(what) => what,
+                Err(e) if e.is_insufficient_funds() => "insufficient_funds",
+                Err(e) if e.is_insufficient_units() => "insufficient_units",
+                Err(e) if e.is_not_cancellable() => "not_cancellable",
+                Err(e) => panic!("step {step}: an unexpected failure: {e}"),
+            };
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+        sandbox.advance(Duration::from_secs(1 + rng.next(2)));
+        let broken = sandbox.broken_invariants();
+        assert!(broken.is_empty(), "step {step}: {broken:?}");
+        for (account, client) in &accounts {
+            for b in client.account(account).cash_balances().await.unwrap() {
+                assert!(b.total >= Decimal::ZERO && b.available >= Decimal::ZERO && b.reserved >= Decimal::ZERO);
+                assert_eq!(b.available + b.reserved, b.total, "step {step}: {account}");
+            }
+            for p in client.account(account).positions().await.unwrap() {
+                assert!(p.available_quantity >= Decimal::ZERO && p.available_quantity <= p.quantity);
+            }
+        }
+    }
+    sandbox.settle();
+    for (account, client) in &accounts {
+        let orders = all_orders(client, account).await;
+        let balances = client.account(account).cash_balances().await.unwrap();
+        assert_eq!(balances[0].total, expected_cash("2000.00".parse().unwrap(), &orders), "{account} reconciles");
+    }
+    println!("soak: {steps} steps, outcomes {outcomes:?}");
+    assert!(outcomes.get("buy").copied().unwrap_or(0) > 0 && outcomes.get("sell").copied().unwrap_or(0) > 0);
+}
