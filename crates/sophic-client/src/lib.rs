@@ -2,8 +2,9 @@
 //!
 //! Everything in [`types`] and [`builder`], and every method of [`Client`], comes from the
 //! spec through `sophic-codegen`; read it with `cargo xtask codegen`. This file adds only
-//! what generation cannot: the state behind the `Authorization` header ([`ClientState`]) and
-//! the hook that sends it.
+//! what generation cannot: the state behind the `Authorization` header ([`ClientState`]), the
+//! hook that sends it, and a hook that keeps the status of error answers whose body is not
+//! JSON (an HTML 502 from a proxy).
 //!
 //! Most users want the `sophic` crate, which adds typed ids, retries, paging and waiting.
 
@@ -89,6 +90,60 @@ impl ClientHooks<ClientState> for Client {
         }
         Ok(())
     }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client.execute(request).await?;
+        Ok(describe_non_json_error(response).await)
+    }
+}
+
+/// The longest part of a non-JSON error body kept in the error's detail.
+const SNIPPET: usize = 200;
+
+/// A 4xx/5xx whose body is not JSON (an HTML page from a proxy, an empty 503) would reach
+/// the generated code as an undecodable payload, losing its status, so a retryable 502
+/// could not be told from garbage. It becomes an Error body with code `http_<status>` (an
+/// `ErrorCode::Unknown`) and the start of the original body as its detail; the status and
+/// headers (`Request-Id`, `Retry-After`) are kept. The body also carries the OAuth fields
+/// so that token-endpoint errors decode as `TokenError`.
+async fn describe_non_json_error(response: reqwest::Response) -> reqwest::Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let version = response.version();
+    let mut headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let snippet: String = text.trim().chars().take(SNIPPET).collect();
+    let code = format!("http_{}", status.as_u16());
+    let detail = if snippet.is_empty() {
+        format!("The server answered {status} with an empty body.")
+    } else {
+        format!("The server answered {status} with a body that is not JSON: {snippet}")
+    };
+    let body = serde_json::json!({
+        "code": code, "detail": detail, "error": code, "error_description": detail,
+    })
+    .to_string();
+    headers.remove(reqwest::header::CONTENT_LENGTH);
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    reqwest::Response::from(rebuilt)
 }
 
 impl Client {

@@ -17,6 +17,10 @@ struct Canned {
 }
 
 async fn canned(status: u16, body: &'static str) -> Canned {
+    canned_as(status, "application/json", body).await
+}
+
+async fn canned_as(status: u16, content_type: &'static str, body: &'static str) -> Canned {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -39,7 +43,7 @@ async fn canned(status: u16, body: &'static str) -> Canned {
                 .unwrap()
                 .push(String::from_utf8_lossy(&head).into_owned());
             let response = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nrequest-id: req_test\r\n\
+                "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\nrequest-id: req_test\r\n\
                  content-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
@@ -91,6 +95,33 @@ async fn every_documented_error_status_decodes_into_the_error_type() {
         assert_eq!(response.params.as_ref().unwrap()[0].path, "body.side");
         assert_eq!(response.headers()["request-id"], "req_test");
     }
+}
+
+#[tokio::test]
+async fn an_error_answer_that_is_not_json_keeps_its_status_and_request_id() {
+    let server = canned_as(502, "text/html", "<html><body>Bad Gateway</body></html>").await;
+    let client = Client::new(&server.base_url, ClientState::new());
+    let err = client.get_order().account_id("acc_1").order_id("ord_1").send().await.unwrap_err();
+    let Error::ErrorResponse(response) = err else {
+        panic!("a non-JSON 502 did not become an Error: {err:?}");
+    };
+    assert_eq!(response.status().as_u16(), 502);
+    assert_eq!(response.code, ErrorCode::Unknown("http_502".into()));
+    assert!(response.detail.contains("Bad Gateway"), "{}", response.detail);
+    assert_eq!(response.headers()["request-id"], "req_test");
+
+    let server = canned_as(503, "text/plain", "").await;
+    let client = Client::new(&server.base_url, ClientState::new());
+    let err = client.create_token().body(sophic_client::types::TokenRequest {
+        grant_type: sophic_client::types::GrantType::ClientCredentials,
+        client_id: "c".into(),
+        client_secret: "s".into(),
+        scope: None,
+    });
+    let Error::ErrorResponse(response) = err.send().await.unwrap_err() else {
+        panic!("a non-JSON token error did not become a TokenError");
+    };
+    assert_eq!((response.status().as_u16(), response.error.as_str()), (503, "http_503"));
 }
 
 #[tokio::test]
