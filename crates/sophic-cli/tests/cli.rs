@@ -410,3 +410,52 @@ async fn the_demo_runs_the_whole_journey() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sophic_sandbox_serves_until_stopped_and_prints_how_to_reach_it() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sophic"))
+        .args(["sandbox", "--port", "0", "--clock", "held"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let done = line.starts_with("oauth client:");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        banner
+    })
+    .await
+    .unwrap();
+    let field = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.trim().to_string())
+            .unwrap()
+    };
+    let base = field("Sophic sandbox listening on");
+    let token = field("demo token:");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.starts_with("clock:") && l.contains("held"))
+    );
+    let answer = reqwest::Client::new()
+        .get(format!("{base}/instruments"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
