@@ -14,7 +14,10 @@ use sophic::{AccountId, Amount, Client, InstrumentId, RetryPolicy};
 use sophic_sandbox::{AccountSpec, FaultKind, FaultSpec, Sandbox, SandboxConfig, TestAccount};
 
 fn size(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn client(sandbox: &Sandbox, account: &TestAccount) -> Client {
@@ -32,16 +35,26 @@ fn client(sandbox: &Sandbox, account: &TestAccount) -> Client {
 }
 
 async fn all_orders(client: &Client, account: &AccountId) -> Vec<Order> {
-    client.orders(account).list().page_size(500).stream().try_collect().await.unwrap()
+    client
+        .orders(account)
+        .list()
+        .page_size(500)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap()
 }
 
 /// Cash the account should hold: the start, less what settled buys cost, plus what settled
 /// sells paid (cancelled orders cost nothing).
 fn expected_cash(start: Decimal, orders: &[Order]) -> Decimal {
-    orders.iter().filter(|o| o.status == OrderStatus::Settled).fold(start, |cash, o| match o.side {
-        OrderSide::Buy => cash - o.traded_notional - o.fees,
-        _ => cash + o.traded_notional - o.fees,
-    })
+    orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Settled)
+        .fold(start, |cash, o| match o.side {
+            OrderSide::Buy => cash - o.traded_notional - o.fees,
+            _ => cash + o.traded_notional - o.fees,
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -49,7 +62,9 @@ async fn placements_under_drops_500s_and_429s_create_exactly_one_order_each() {
     let placements = size("SOPHIC_FAULT_PLACEMENTS", 100);
     let sandbox = Sandbox::start(SandboxConfig::held()).await.unwrap();
     let start: Decimal = "1000000.00".parse().unwrap();
-    let account = sandbox.create_account(&AccountSpec::usd("1000000.00")).unwrap();
+    let account = sandbox
+        .create_account(&AccountSpec::usd("1000000.00"))
+        .unwrap();
     let client = client(&sandbox, &account);
     let account_id: AccountId = account.id.parse().unwrap();
     let instrument: InstrumentId = "ins_xyz789".parse().unwrap();
@@ -80,18 +95,36 @@ async fn placements_under_drops_500s_and_429s_create_exactly_one_order_each() {
         .collect::<Vec<_>>()
         .await;
 
-    let placed: Vec<Order> = results.into_iter().map(|r| r.expect("every placement succeeds")).collect();
+    let placed: Vec<Order> = results
+        .into_iter()
+        .map(|r| r.expect("every placement succeeds"))
+        .collect();
     let ids: HashSet<&str> = placed.iter().map(|o| o.id.as_str()).collect();
-    assert_eq!(ids.len(), placements, "each placement returned its own order");
+    assert_eq!(
+        ids.len(),
+        placements,
+        "each placement returned its own order"
+    );
     let stored = all_orders(&client, &account_id).await;
-    assert_eq!(stored.len(), placements, "exactly one order per placement, no duplicate");
+    assert_eq!(
+        stored.len(),
+        placements,
+        "exactly one order per placement, no duplicate"
+    );
 
     sandbox.settle();
     let settled = all_orders(&client, &account_id).await;
     assert!(settled.iter().all(|o| o.status == OrderStatus::Settled));
     let balances = client.account(&account_id).cash_balances().await.unwrap();
-    assert_eq!(balances[0].total, expected_cash(start, &settled), "cash reconciles to the cent");
-    assert_eq!((balances[0].reserved, balances[0].available), (Decimal::ZERO, balances[0].total));
+    assert_eq!(
+        balances[0].total,
+        expected_cash(start, &settled),
+        "cash reconciles to the cent"
+    );
+    assert_eq!(
+        (balances[0].reserved, balances[0].available),
+        (Decimal::ZERO, balances[0].total)
+    );
     assert!(sandbox.broken_invariants().is_empty());
 }
 
@@ -100,7 +133,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -112,12 +148,19 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
     let mut accounts = Vec::new();
     for _ in 0..4 {
         let account = sandbox
-            .create_account(&AccountSpec::usd("2000.00").position("ins_xyz789", "300").position("ins_tbill3m", "300"))
+            .create_account(
+                &AccountSpec::usd("2000.00")
+                    .position("ins_xyz789", "300")
+                    .position("ins_tbill3m", "300"),
+            )
             .unwrap();
         let client = client(&sandbox, &account);
         accounts.push((account.id.parse::<AccountId>().unwrap(), client));
     }
-    let instruments: Vec<InstrumentId> = ["ins_xyz789", "ins_tbill3m"].iter().map(|i| i.parse().unwrap()).collect();
+    let instruments: Vec<InstrumentId> = ["ins_xyz789", "ins_tbill3m"]
+        .iter()
+        .map(|i| i.parse().unwrap())
+        .collect();
     let mut rng = Lcg(20261123);
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
 
@@ -132,10 +175,25 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
             let orders = client.orders(account);
             burst.push(async move {
                 match choice {
-                    0 => orders.place(OrderRequest::buy(&instrument, format!("{amount}.00").parse().unwrap())).await.map(|_| "buy"),
-                    1 => orders.place(OrderRequest::sell(&instrument, format!("{}", amount / 4 + 1).parse().unwrap())).await.map(|_| "sell"),
+                    0 => orders
+                        .place(OrderRequest::buy(
+                            &instrument,
+                            format!("{amount}.00").parse().unwrap(),
+                        ))
+                        .await
+                        .map(|_| "buy"),
+                    1 => orders
+                        .place(OrderRequest::sell(
+                            &instrument,
+                            format!("{}", amount / 4 + 1).parse().unwrap(),
+                        ))
+                        .await
+                        .map(|_| "sell"),
                     _ => match orders.list_pending().stream().next().await {
-                        Some(Ok(open)) => orders.cancel(&open.id.parse().unwrap()).await.map(|_| "cancel"),
+                        Some(Ok(open)) => orders
+                            .cancel(&open.id.parse().unwrap())
+                            .await
+                            .map(|_| "cancel"),
                         _ => Ok("nothing to cancel"),
                     },
                 }
@@ -156,11 +214,17 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
         assert!(broken.is_empty(), "step {step}: {broken:?}");
         for (account, client) in &accounts {
             for b in client.account(account).cash_balances().await.unwrap() {
-                assert!(b.total >= Decimal::ZERO && b.available >= Decimal::ZERO && b.reserved >= Decimal::ZERO);
+                assert!(
+                    b.total >= Decimal::ZERO
+                        && b.available >= Decimal::ZERO
+                        && b.reserved >= Decimal::ZERO
+                );
                 assert_eq!(b.available + b.reserved, b.total, "step {step}: {account}");
             }
             for p in client.account(account).positions().await.unwrap() {
-                assert!(p.available_quantity >= Decimal::ZERO && p.available_quantity <= p.quantity);
+                assert!(
+                    p.available_quantity >= Decimal::ZERO && p.available_quantity <= p.quantity
+                );
             }
         }
     }
@@ -168,8 +232,15 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
     for (account, client) in &accounts {
         let orders = all_orders(client, account).await;
         let balances = client.account(account).cash_balances().await.unwrap();
-        assert_eq!(balances[0].total, expected_cash("2000.00".parse().unwrap(), &orders), "{account} reconciles");
+        assert_eq!(
+            balances[0].total,
+            expected_cash("2000.00".parse().unwrap(), &orders),
+            "{account} reconciles"
+        );
     }
     println!("soak: {steps} steps, outcomes {outcomes:?}");
-    assert!(outcomes.get("buy").copied().unwrap_or(0) > 0 && outcomes.get("sell").copied().unwrap_or(0) > 0);
+    assert!(
+        outcomes.get("buy").copied().unwrap_or(0) > 0
+            && outcomes.get("sell").copied().unwrap_or(0) > 0
+    );
 }

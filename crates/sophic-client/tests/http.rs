@@ -101,27 +101,42 @@ async fn every_documented_error_status_decodes_into_the_error_type() {
 async fn an_error_answer_that_is_not_json_keeps_its_status_and_request_id() {
     let server = canned_as(502, "text/html", "<html><body>Bad Gateway</body></html>").await;
     let client = Client::new(&server.base_url, ClientState::new());
-    let err = client.get_order().account_id("acc_1").order_id("ord_1").send().await.unwrap_err();
+    let err = client
+        .get_order()
+        .account_id("acc_1")
+        .order_id("ord_1")
+        .send()
+        .await
+        .unwrap_err();
     let Error::ErrorResponse(response) = err else {
         panic!("a non-JSON 502 did not become an Error: {err:?}");
     };
     assert_eq!(response.status().as_u16(), 502);
     assert_eq!(response.code, ErrorCode::Unknown("http_502".into()));
-    assert!(response.detail.contains("Bad Gateway"), "{}", response.detail);
+    assert!(
+        response.detail.contains("Bad Gateway"),
+        "{}",
+        response.detail
+    );
     assert_eq!(response.headers()["request-id"], "req_test");
 
     let server = canned_as(503, "text/plain", "").await;
     let client = Client::new(&server.base_url, ClientState::new());
-    let err = client.create_token().body(sophic_client::types::TokenRequest {
-        grant_type: sophic_client::types::GrantType::ClientCredentials,
-        client_id: "c".into(),
-        client_secret: "s".into(),
-        scope: None,
-    });
+    let err = client
+        .create_token()
+        .body(sophic_client::types::TokenRequest {
+            grant_type: sophic_client::types::GrantType::ClientCredentials,
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            scope: None,
+        });
     let Error::ErrorResponse(response) = err.send().await.unwrap_err() else {
         panic!("a non-JSON token error did not become a TokenError");
     };
-    assert_eq!((response.status().as_u16(), response.error.as_str()), (503, "http_503"));
+    assert_eq!(
+        (response.status().as_u16(), response.error.as_str()),
+        (503, "http_503")
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,10 @@
 //! - `Copy` is dropped from the derives (a `String` is not `Copy`);
 //! - `Display` writes the unknown value verbatim;
 //! - the derived `JsonSchema` (schemars 0.8 cannot express an untagged variant) is replaced
-//!   by one that says what the type accepts: any string, the known values listed.
+//!   by one that says what the type accepts: any string, the known values listed;
+//! - the derived `Deserialize` is replaced by one that reads the string once and matches it:
+//!   serde's untagged fallback buffers every value before trying the variants, which made
+//!   decoding a list of orders 16–28% slower (BENCHMARKS.md).
 //!
 //! `FromStr` stays strict on purpose: it parses values typed by people (a CLI flag), where
 //! a typo should be an error, not an unknown status.
@@ -41,6 +44,7 @@ pub fn open_string_enums(file: &mut File) {
             && is_openable(e)
         {
             schemas.push(json_schema_impl(e));
+            schemas.push(deserialize_impl(e));
             open_enum(e);
             opened.push(e.ident.clone());
         }
@@ -88,10 +92,45 @@ fn open_enum(e: &mut ItemEnum) {
     });
 }
 
-/// `Copy` cannot hold a `String`; `JsonSchema` is written by [`json_schema_impl`].
+/// `Copy` cannot hold a `String`; `JsonSchema` and `Deserialize` are written by
+/// [`json_schema_impl`] and [`deserialize_impl`].
 fn is_dropped_derive(path: &syn::Path) -> bool {
     let last = path.segments.last().map(|s| s.ident.to_string());
-    matches!(last.as_deref(), Some("Copy" | "JsonSchema"))
+    matches!(last.as_deref(), Some("Copy" | "JsonSchema" | "Deserialize"))
+}
+
+/// `Deserialize` for an opened enum: the string is matched where it lies (no allocation for
+/// a known value), and an unknown one is kept.
+fn deserialize_impl(e: &ItemEnum) -> Item {
+    let ident = &e.ident;
+    let name = ident.to_string();
+    let values = wire_values(e);
+    let variants: Vec<&Ident> = e.variants.iter().map(|v| &v.ident).collect();
+    parse_quote! {
+        impl<'de> ::serde::Deserialize<'de> for #ident {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                struct Visitor;
+                impl ::serde::de::Visitor<'_> for Visitor {
+                    type Value = #ident;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a string (", #name, ")"))
+                    }
+                    fn visit_str<E: ::serde::de::Error>(
+                        self,
+                        value: &str,
+                    ) -> ::std::result::Result<#ident, E> {
+                        Ok(match value {
+                            #(#values => #ident::#variants,)*
+                            _ => #ident::Unknown(value.to_string()),
+                        })
+                    }
+                }
+                deserializer.deserialize_str(Visitor)
+            }
+        }
+    }
 }
 
 /// The wire values of an enum's variants, from their `#[serde(rename = "...")]`.
