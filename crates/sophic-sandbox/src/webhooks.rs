@@ -175,7 +175,14 @@ impl Deliveries {
         Ok(self.queue(id, None, payload, delivery_id, now))
     }
 
-    /// Queues the event for every enabled webhook of these owners.
+    /// Whether any enabled webhook of these owners listens to `name`.
+    pub fn has_listener(&self, owners: &[String], name: &EventName) -> bool {
+        self.webhooks.values().any(|r| {
+            owners.contains(&r.owner) && !r.webhook.disabled && listens_to(&r.webhook, name)
+        })
+    }
+
+    /// Queues the event for every enabled webhook of these owners that listens to it.
     pub fn enqueue_event(
         &mut self,
         event: &Event,

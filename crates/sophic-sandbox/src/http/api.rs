@@ -620,23 +620,27 @@ async fn list_events(
         query.instant("created[lt]")?,
         query.instant("created[lte]")?,
     ];
-    let keep = |e: &sophic_client::types::Event| {
-        let t = e.created_at;
-        name.as_ref().is_none_or(|n| e.name.to_string() == *n)
-            && resource.as_ref().is_none_or(|r| e.resource.id == *r)
+    let keep = |e: &crate::world::EventRecord| {
+        let t = e.created_at();
+        name.as_ref().is_none_or(|n| e.name().to_string() == *n)
+            && resource.as_ref().is_none_or(|r| e.resource_id() == r)
             && bounds[0].is_none_or(|b| t > b)
             && bounds[1].is_none_or(|b| t >= b)
             && bounds[2].is_none_or(|b| t < b)
             && bounds[3].is_none_or(|b| t <= b)
     };
     let world = lock(&state.world);
-    let events = page(
+    let records = page(
         world.events_newest_first(&principal),
-        |e| &e.id,
+        |e| e.id(),
         query.get("starting_after"),
         keep,
         limit,
     )?;
+    let events: Vec<_> = records
+        .iter()
+        .map(crate::world::EventRecord::event)
+        .collect();
     Ok(json_response(StatusCode::OK, &events))
 }
 
