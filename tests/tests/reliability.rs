@@ -99,6 +99,10 @@ async fn placements_under_drops_500s_and_429s_create_exactly_one_order_each() {
         .into_iter()
         .map(|r| r.expect("every placement succeeds"))
         .collect();
+    assert!(
+        sandbox.armed_faults().is_empty(),
+        "every scheduled fault hit a placement"
+    );
     let ids: HashSet<&str> = placed.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(
         ids.len(),

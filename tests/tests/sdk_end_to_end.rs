@@ -287,6 +287,10 @@ async fn a_placement_retried_after_a_dropped_connection_yields_exactly_one_order
         .place(OrderRequest::buy(&kenya(), cash("100.00")))
         .await
         .unwrap();
+    assert!(
+        world.sandbox.armed_faults().is_empty(),
+        "the connection really was dropped"
+    );
     let all: Vec<_> = world.orders().list().stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 1, "the retry was replayed, not placed again");
     assert_eq!(all[0].id, order.id);
@@ -310,6 +314,10 @@ async fn server_errors_and_rate_limits_are_retried_with_retry_after_obeyed() {
         .place(OrderRequest::buy(&kenya(), cash("100.00")))
         .await
         .unwrap();
+    assert!(
+        world.sandbox.armed_faults().is_empty(),
+        "both 500s were answered and retried"
+    );
     world.sandbox.arm(
         FaultSpec::new(FaultKind::RateLimited, 1)
             .on("place_order")
@@ -321,6 +329,10 @@ async fn server_errors_and_rate_limits_are_retried_with_retry_after_obeyed() {
         .place(OrderRequest::buy(&kenya(), cash("100.00")))
         .await
         .unwrap();
+    assert!(
+        world.sandbox.armed_faults().is_empty(),
+        "the 429 was answered and retried"
+    );
     // A rule, not a benchmark: the retry may not come before the server's Retry-After.
     assert!(
         started.elapsed() >= Duration::from_secs(1),

@@ -300,6 +300,11 @@ impl Sandbox {
         lock(&self.shared.faults).arm(fault);
     }
 
+    /// The faults still armed (a fault is gone once it has hit its `count` requests).
+    pub fn armed_faults(&self) -> Vec<FaultSpec> {
+        lock(&self.shared.faults).armed()
+    }
+
     /// Disarms every fault.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
