@@ -175,17 +175,12 @@ impl Deliveries {
         Ok(self.queue(id, None, payload, delivery_id, now))
     }
 
-    /// Whether any enabled webhook of these owners listens to `name`.
-    pub fn has_listener(&self, owners: &[String], name: &EventName) -> bool {
-        self.webhooks.values().any(|r| {
-            owners.contains(&r.owner) && !r.webhook.disabled && listens_to(&r.webhook, name)
-        })
-    }
-
-    /// Queues the event for every enabled webhook of these owners that listens to it.
+    /// Queues an event named `name` for every enabled webhook of these owners that listens
+    /// to it. The event is built and serialized only when some webhook listens, and once.
     pub fn enqueue_event(
         &mut self,
-        event: &Event,
+        name: &EventName,
+        event: impl FnOnce() -> Event,
         owners: &[String],
         ids: &mut IdGen,
         now: DateTime<Utc>,
@@ -194,14 +189,17 @@ impl Deliveries {
             .webhooks
             .values()
             .filter(|r| {
-                owners.contains(&r.owner)
-                    && !r.webhook.disabled
-                    && listens_to(&r.webhook, &event.name)
+                owners.contains(&r.owner) && !r.webhook.disabled && listens_to(&r.webhook, name)
             })
             .map(|r| r.webhook.id.clone())
             .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let event = event();
+        let payload = serde_json::to_value(&event).expect("an Event serializes");
         for webhook in targets {
-            let payload = serde_json::to_value(event).expect("an Event serializes");
+            let payload = payload.clone();
             let delivery_id = ids.next("whd");
             self.queue(&webhook, Some(event.id.clone()), payload, delivery_id, now);
         }

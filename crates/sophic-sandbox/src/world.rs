@@ -452,6 +452,13 @@ impl World {
         Ok(record.principal.clone())
     }
 
+    /// An account by id.
+    pub fn account(&self, id: &str) -> Result<&Account, ApiError> {
+        self.accounts
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("account", id))
+    }
+
     /// The account behind a path, if the principal may act on it.
     pub fn account_for(&self, principal: &Principal, account: &str) -> Result<&Account, ApiError> {
         if !principal.may_act_on(account) {
@@ -461,9 +468,7 @@ impl World {
                 format!("This token may not act on account {account}."),
             ));
         }
-        self.accounts
-            .get(account)
-            .ok_or_else(|| ApiError::not_found("account", account))
+        self.account(account)
     }
 
     // ---- market ---------------------------------------------------------------------
@@ -958,10 +963,8 @@ impl World {
             at,
         };
         let owners: Vec<String> = self.principals_of(account).into_iter().collect();
-        if self.deliveries.has_listener(&owners, &record.name) {
-            self.deliveries
-                .enqueue_event(&record.event(), &owners, &mut self.ids, at);
-        }
+        self.deliveries
+            .enqueue_event(&record.name, || record.event(), &owners, &mut self.ids, at);
         self.events.push(record);
     }
 

@@ -147,3 +147,30 @@ async fn cancellation_honours_keys_too() {
         (200, Some("true"))
     );
 }
+
+#[tokio::test]
+async fn a_cancellation_still_in_progress_is_refused_like_a_placement() {
+    let env = Env::new().await;
+    let id = env.buy("ins_xyz789", "100.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = env.url(&format!("{}/{id}/cancel", env.orders_path()));
+    env.sandbox
+        .arm(FaultSpec::new(FaultKind::Stall, 1).on("cancel_order"));
+    let send = || {
+        env.http
+            .post(&path)
+            .bearer_auth(&env.account.token)
+            .header("idempotency-key", "cancel-2")
+    };
+    let first = tokio::spawn(send().send());
+    env.sandbox.stalled().await;
+    let second = env.send(send()).await;
+    assert_eq!(
+        (second.status, second.code()),
+        (409, "idempotency_request_in_progress")
+    );
+    env.sandbox.release_stalled();
+    assert_eq!(first.await.unwrap().unwrap().status(), 200);
+}

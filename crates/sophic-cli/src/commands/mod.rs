@@ -6,7 +6,7 @@ pub mod webhooks;
 
 use std::str::FromStr;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use sophic::types::EventName;
 
 use crate::args::{Command, EventsArgs, InstrumentsCommand};
@@ -77,20 +77,9 @@ async fn events(args: EventsArgs, target: &Target, out: &Output) -> Result<(), F
     if let Some(resource) = &args.resource {
         list = list.resource(resource);
     }
-    let events: Vec<_> = list.stream().take_n(args.limit).try_collect().await?;
+    let events: Vec<_> = list.stream().take(args.limit).try_collect().await?;
     out.show(&events, || out.events(&events));
     Ok(())
-}
-
-/// `take` that reads at most one more page than needed.
-trait TakeN: Sized {
-    fn take_n(self, n: usize) -> futures::stream::Take<Self>;
-}
-
-impl<S: futures::Stream> TakeN for S {
-    fn take_n(self, n: usize) -> futures::stream::Take<Self> {
-        futures::StreamExt::take(self, n)
-    }
 }
 
 /// `sophic sandbox`: runs the server until Ctrl-C.

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use rust_decimal::Decimal;
@@ -152,116 +152,140 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_string()))
 }
 
-/// Runs a state-changing request under its idempotency key (if any).
-async fn idempotent(
-    state: &AppState,
-    principal: &Principal,
+/// A state-changing request that honours `Idempotency-Key` (placing and cancelling): its
+/// principal, checked key, fingerprint, raw body, and whether a `stall` fault holds it. One
+/// extractor, so every keyed operation follows the same rules.
+pub(crate) struct Mutation {
+    principal: Principal,
     key: Option<String>,
     fingerprint: [u8; 32],
     stall: bool,
-    run: impl FnOnce() -> Result<(StatusCode, Value), ApiError>,
-) -> Response {
-    let Some(key) = key else {
-        return match run() {
-            Ok((status, value)) => json_response(status, &value),
-            Err(e) => e.into_response(),
-        };
-    };
-    let claim = lock(&state.idempotency).claim(&principal.id, &key, fingerprint, state.clock.now());
-    match claim {
-        Claim::Replay(stored) => {
-            let mut response = (
-                stored.status,
-                [("content-type", "application/json")],
-                stored.body,
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return response;
-        }
-        Claim::Reused => {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::IdempotencyKeyReused,
-                "This Idempotency-Key was used for a different request.",
-            )
-            .into_response();
-        }
-        Claim::InProgress => {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::IdempotencyRequestInProgress,
-                "A request with this Idempotency-Key is still in progress; retry shortly.",
-            )
-            .into_response();
-        }
-        Claim::Run => {}
+    body: Bytes,
+}
+
+impl axum::extract::FromRequest<AppState> for Mutation {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let Auth(principal) = Auth::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
+        let stall = parts.extensions.get::<Stall>().is_some();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|_| ApiError::param("body", "invalid", "could not be read").into_response())?;
+        let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
+        let fingerprint = idempotency::fingerprint(parts.method.as_str(), path, &body);
+        Ok(Self {
+            principal,
+            key,
+            fingerprint,
+            stall,
+            body,
+        })
     }
-    if stall {
-        let released = state.release.notified();
-        tokio::pin!(released);
-        released.as_mut().enable();
-        state.stalled.notify_one();
-        released.await;
-    }
-    let (status, value) = match run() {
-        Ok(answer) => answer,
-        Err(e) if e.is_validation() => {
-            lock(&state.idempotency).abandon(&principal.id, &key);
-            return e.into_response();
-        }
-        Err(e) => (
-            e.status,
-            serde_json::to_value(e.body()).expect("errors serialize"),
-        ),
-    };
-    let body = Bytes::from(serde_json::to_vec(&value).expect("answers serialize"));
-    let stored = Stored {
+}
+
+/// An answer as bytes: serialized once, whether sent or stored for replay.
+type Answer = (StatusCode, Bytes);
+
+fn answer<T: Serialize>(status: StatusCode, value: &T) -> Answer {
+    (
         status,
-        body: body.clone(),
-    };
-    lock(&state.idempotency).finish(&principal.id, &key, stored, state.clock.now());
+        Bytes::from(serde_json::to_vec(value).expect("answers serialize")),
+    )
+}
+
+fn send((status, body): Answer) -> Response {
     (status, [("content-type", "application/json")], body).into_response()
 }
 
-fn fingerprint(method: &Method, uri: &Uri, body: &[u8]) -> [u8; 32] {
-    let path = uri.path_and_query().map_or("", |p| p.as_str());
-    idempotency::fingerprint(method.as_str(), path, body)
+impl Mutation {
+    /// Runs the request on `account` under its idempotency key (if any).
+    async fn run(
+        self,
+        state: &AppState,
+        account: &str,
+        run: impl FnOnce(&[u8]) -> Result<Answer, ApiError>,
+    ) -> Response {
+        if let Err(e) = lock(&state.world).account_for(&self.principal, account) {
+            return e.into_response();
+        }
+        let owner = &self.principal.id;
+        let Some(key) = self.key else {
+            return run(&self.body).map_or_else(IntoResponse::into_response, send);
+        };
+        let claim =
+            lock(&state.idempotency).claim(owner, &key, self.fingerprint, state.clock.now());
+        match claim {
+            Claim::Replay(stored) => {
+                let mut response = send((stored.status, stored.body));
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return response;
+            }
+            Claim::Reused => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::IdempotencyKeyReused,
+                    "This Idempotency-Key was used for a different request.",
+                )
+                .into_response();
+            }
+            Claim::InProgress => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::IdempotencyRequestInProgress,
+                    "A request with this Idempotency-Key is still in progress; retry shortly.",
+                )
+                .into_response();
+            }
+            Claim::Run => {}
+        }
+        if self.stall {
+            let released = state.release.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            state.stalled.notify_one();
+            released.await;
+        }
+        let (status, body) = match run(&self.body) {
+            Ok(answer) => answer,
+            Err(e) if e.is_validation() => {
+                lock(&state.idempotency).abandon(owner, &key);
+                return e.into_response();
+            }
+            Err(e) => answer(e.status, &e.body()),
+        };
+        let stored = Stored {
+            status,
+            body: body.clone(),
+        };
+        lock(&state.idempotency).finish(owner, &key, stored, state.clock.now());
+        send((status, body))
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn place_order(
     State(state): State<AppState>,
-    Auth(principal): Auth,
     Path(account_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    stall: Option<axum::Extension<Stall>>,
-    body: Bytes,
+    mutation: Mutation,
 ) -> Response {
-    if let Err(e) = lock(&state.world).account_for(&principal, &account_id) {
-        return e.into_response();
-    }
-    let key = match idempotency_key(&headers) {
-        Ok(key) => key,
-        Err(e) => return e.into_response(),
-    };
-    let print = fingerprint(&method, &uri, &body);
-    let state2 = state.clone();
-    idempotent(&state, &principal, key, print, stall.is_some(), move || {
-        let new = validate_order(&body)?;
-        let now = state2.clock.now();
-        let order = lock(&state2.world).place(&account_id, new, now)?;
-        state2.wake_webhooks.notify_one();
-        Ok((
-            StatusCode::CREATED,
-            serde_json::to_value(order).expect("orders serialize"),
-        ))
-    })
-    .await
+    mutation
+        .run(&state, &account_id, |body| {
+            let new = validate_order(body)?;
+            let order = lock(&state.world).place(&account_id, new, state.clock.now())?;
+            state.wake_webhooks.notify_one();
+            Ok(answer(StatusCode::CREATED, &order))
+        })
+        .await
 }
 
 /// Checks a placement body field by field, naming every field at fault, then decodes it
@@ -532,32 +556,16 @@ async fn get_order(
 
 async fn cancel_order(
     State(state): State<AppState>,
-    Auth(principal): Auth,
     Path((account_id, order_id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    mutation: Mutation,
 ) -> Response {
-    if let Err(e) = lock(&state.world).account_for(&principal, &account_id) {
-        return e.into_response();
-    }
-    let key = match idempotency_key(&headers) {
-        Ok(key) => key,
-        Err(e) => return e.into_response(),
-    };
-    let print = fingerprint(&method, &uri, &body);
-    let state2 = state.clone();
-    idempotent(&state, &principal, key, print, false, move || {
-        let now = state2.clock.now();
-        let order = lock(&state2.world).cancel(&account_id, &order_id, now)?;
-        state2.wake_webhooks.notify_one();
-        Ok((
-            StatusCode::OK,
-            serde_json::to_value(order).expect("orders serialize"),
-        ))
-    })
-    .await
+    mutation
+        .run(&state, &account_id, |_| {
+            let order = lock(&state.world).cancel(&account_id, &order_id, state.clock.now())?;
+            state.wake_webhooks.notify_one();
+            Ok(answer(StatusCode::OK, &order))
+        })
+        .await
 }
 
 // ---- accounts and instruments ------------------------------------------------------------
@@ -646,11 +654,26 @@ async fn list_events(
 
 // ---- webhooks -------------------------------------------------------------------------------
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
+/// Checks a webhook body's fields (naming the one at fault), then decodes it.
+fn decode<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+    required: &[&str],
+) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::param("body", "invalid", "must be a JSON object"))?;
     if !value.is_object() {
         return Err(ApiError::param("body", "invalid", "must be a JSON object"));
+    }
+    if let Some(missing) = required
+        .iter()
+        .find(|f| value.get(**f).is_none_or(Value::is_null))
+    {
+        return Err(ApiError::param(
+            &format!("body.{missing}"),
+            "required",
+            "is required",
+        ));
     }
     for (field, expected) in [
         ("url", "a string"),
@@ -682,14 +705,8 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, 
             ));
         }
     }
-    serde_json::from_value(value).map_err(|e| {
-        let missing = e.to_string().contains("missing field `url`");
-        if missing {
-            ApiError::param("body.url", "required", "is required")
-        } else {
-            ApiError::param("body", "invalid", format!("does not match {what}: {e}"))
-        }
-    })
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::param("body", "invalid", format!("does not match {what}: {e}")))
 }
 
 fn known_event(name: &str) -> bool {
@@ -701,7 +718,7 @@ async fn create_webhook(
     Auth(principal): Auth,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request: CreateWebhookRequest = decode(&body, "CreateWebhookRequest")?;
+    let request: CreateWebhookRequest = decode(&body, "CreateWebhookRequest", &["url"])?;
     let now = state.clock.now();
     let mut world = lock(&state.world);
     let World {
@@ -717,7 +734,7 @@ async fn update_webhook(
     Path(webhook_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request: UpdateWebhookRequest = decode(&body, "UpdateWebhookRequest")?;
+    let request: UpdateWebhookRequest = decode(&body, "UpdateWebhookRequest", &[])?;
     let now = state.clock.now();
     let webhook =
         lock(&state.world)

@@ -88,13 +88,7 @@ async fn create_account(State(state): State<AppState>, raw: Bytes) -> Result<Res
     let now = state.clock.now();
     let mut world = lock(&state.world);
     let (id, token) = world.create_account(&spec, now)?;
-    let account = world.account_for(
-        &crate::world::Principal {
-            id: id.clone(),
-            accounts: vec![id.clone()],
-        },
-        &id,
-    )?;
+    let account = world.account(&id)?;
     let answer = json!({
         "account": {
             "id": id,
