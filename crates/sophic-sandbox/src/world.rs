@@ -889,7 +889,11 @@ impl World {
         }
         self.release(order_id);
         let account_id = order.account.clone().unwrap_or_default();
-        let new_holding = self.new_holding(Decimal::ZERO, at);
+        // A position is opened (and given an id) only by the first fill of its instrument.
+        let has_holding = self.accounts[&account_id]
+            .holdings
+            .contains_key(&listing.instrument.id);
+        let new_holding = (!has_holding).then(|| self.new_holding(Decimal::ZERO, at));
         let trade_id = self.ids.next("trd");
         let account = self
             .accounts
@@ -899,7 +903,7 @@ impl World {
         let holding = account
             .holdings
             .entry(listing.instrument.id.clone())
-            .or_insert(new_holding);
+            .or_insert_with(|| new_holding.expect("made above when absent"));
         match order.side {
             OrderSide::Buy => {
                 cash.total -= notional + fees;
