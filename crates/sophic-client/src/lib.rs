@@ -26,10 +26,29 @@ pub use generated::*;
 ///
 /// Clones share the token, so a token renewed through one handle (for example by the
 /// `sophic` crate's OAuth flow) is used by every request from then on, without rebuilding
-/// the [`Client`].
+/// the [`Client`]. The `Authorization` value is built once when the token is set, not on
+/// every request.
 #[derive(Clone, Default)]
 pub struct ClientState {
-    token: Arc<RwLock<Option<SecretString>>>,
+    token: Arc<RwLock<Option<Bearer>>>,
+}
+
+/// A token and the header that carries it (or why it cannot be carried).
+struct Bearer {
+    token: SecretString,
+    header: Result<HeaderValue, String>,
+}
+
+impl Bearer {
+    fn new(token: SecretString) -> Self {
+        let header = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            })
+            .map_err(|_| "the bearer token holds characters not allowed in a header".to_string());
+        Self { token, header }
+    }
 }
 
 impl ClientState {
@@ -45,30 +64,36 @@ impl ClientState {
         state
     }
 
-    /// Replaces the token (or removes it with `None`) for every later request.
+    /// Replaces the token (or removes it with `None`) for every later request. A token
+    /// that cannot be sent in a header makes every later request fail with
+    /// `Error::InvalidRequest` until it is replaced.
     pub fn set_token(&self, token: Option<SecretString>) {
-        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        let bearer = token.map(Bearer::new);
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = bearer;
     }
 
     /// The current token.
     pub fn token(&self) -> Option<SecretString> {
-        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.read(|bearer| bearer.map(|b| b.token.clone()))
     }
 
+    /// The `Authorization` value of the current token (a cheap, reference-counted clone).
     fn authorization(&self) -> Result<Option<HeaderValue>, String> {
-        let Some(token) = self.token() else {
-            return Ok(None);
-        };
-        let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| "the bearer token holds characters not allowed in a header".to_string())?;
-        value.set_sensitive(true);
-        Ok(Some(value))
+        self.read(|bearer| bearer.map(|b| b.header.clone()).transpose())
+    }
+
+    fn read<T>(&self, f: impl FnOnce(Option<&Bearer>) -> T) -> T {
+        f(self
+            .token
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref())
     }
 }
 
 impl fmt::Debug for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let token = if self.token().is_some() {
+        let token = if self.read(|bearer| bearer.is_some()) {
             "Some([REDACTED])"
         } else {
             "None"
@@ -77,6 +102,24 @@ impl fmt::Debug for ClientState {
             .field("token", &format_args!("{token}"))
             .finish()
     }
+}
+
+/// What the generated operations call to decode an answer (in place of progenitor's
+/// `ResponseValue::from_response`, see `sophic-codegen`'s `responses` pass): the same
+/// result, with the headers moved out of the answer instead of cloned.
+#[doc(hidden)]
+pub async fn response_value<T, E>(
+    mut response: reqwest::Response,
+) -> Result<ResponseValue<T>, Error<E>>
+where
+    T: serde::de::DeserializeOwned,
+{
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let body = response.bytes().await.map_err(Error::ResponseBodyError)?;
+    let inner =
+        serde_json::from_slice(&body).map_err(|e| Error::InvalidResponsePayload(body, e))?;
+    Ok(ResponseValue::new(inner, status, headers))
 }
 
 impl ClientHooks<ClientState> for Client {
@@ -97,6 +140,9 @@ impl ClientHooks<ClientState> for Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client.execute(request).await?;
+        if !(response.status().is_client_error() || response.status().is_server_error()) {
+            return Ok(response);
+        }
         Ok(describe_non_json_error(response).await)
     }
 }

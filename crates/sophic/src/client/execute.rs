@@ -66,7 +66,12 @@ impl Inner {
                     0
                 };
                 let attempt_started = Instant::now();
-                let outcome = finish(attempt(api).await).await;
+                // The error paths (reading a body, converting) are boxed so that their
+                // state does not enlarge, and get copied with, every call's future.
+                let outcome = match attempt(api).await {
+                    Ok(value) => Ok(value),
+                    Err(error) => Box::pin(finish(error)).await,
+                };
                 record(&current, number, started, attempt_started, &outcome);
                 let error = match outcome {
                     Ok(value) => return Ok(value),
@@ -102,7 +107,8 @@ impl Inner {
     }
 }
 
-/// Logs an attempt and records where the call stands on its span.
+/// Logs an attempt and records where the call stands on its span. Nothing is read from
+/// the answer unless a subscriber listens (the span is enabled or debug events are).
 fn record<T>(
     span: &tracing::Span,
     number: u32,
@@ -110,6 +116,9 @@ fn record<T>(
     attempt_started: Instant,
     outcome: &Result<ResponseValue<T>>,
 ) {
+    if span.is_disabled() && !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
     let (status, request_id, replayed) = match outcome {
         Ok(value) => (
             Some(value.status()),
@@ -144,18 +153,15 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Turns a generated result into the SDK's. A 2xx status the spec does not list for the
-/// operation (say 200 where 201 is documented) is accepted if its body decodes.
-async fn finish<T, E>(
-    outcome: std::result::Result<ResponseValue<T>, GeneratedError<E>>,
-) -> Result<ResponseValue<T>>
+/// Turns a generated error into the SDK's result. A 2xx status the spec does not list for
+/// the operation (say 200 where 201 is documented) is accepted if its body decodes.
+async fn finish<T, E>(error: GeneratedError<E>) -> Result<ResponseValue<T>>
 where
     T: DeserializeOwned,
     E: ErrorBody,
 {
-    match outcome {
-        Ok(value) => Ok(value),
-        Err(GeneratedError::UnexpectedResponse(response)) if response.status().is_success() => {
+    match error {
+        GeneratedError::UnexpectedResponse(response) if response.status().is_success() => {
             let status = response.status();
             let headers = response.headers().clone();
             let body = response
@@ -172,7 +178,7 @@ where
                 }),
             }
         }
-        Err(error) => Err(convert(error).await),
+        error => Err(convert(error).await),
     }
 }
 
