@@ -4,10 +4,12 @@
 //! code compiled into the client and the code a maintainer reads are byte-identical.
 //! Every progenitor setting lives in [`settings`]; the passes that progenitor cannot do
 //! itself (forward-compatible enums) live in [`open_enums`], and answers are decoded
-//! without copying their headers ([`responses`]).
+//! without copying their headers ([`responses`]); the types' JSON Schemas are optional
+//! ([`schemas`]).
 
 pub mod open_enums;
 pub mod responses;
+pub mod schemas;
 
 use std::fmt;
 
@@ -50,7 +52,7 @@ impl std::error::Error for CodegenError {}
 ///   can be swapped without rebuilding the client; the hook impl is required
 ///   (`HooksMode::Expected`) so a missing impl is a compile error, not a silent no-auth;
 /// - `type: string, format: decimal` is `rust_decimal::Decimal` (a JSON string on the wire);
-/// - every type derives `schemars::JsonSchema`.
+/// - every type derives `schemars::JsonSchema` (made optional afterwards by [`schemas`]).
 pub fn settings() -> GenerationSettings {
     let mut settings = GenerationSettings::new();
     settings
@@ -93,5 +95,6 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
         syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     open_enums::open_string_enums(&mut file);
     responses::move_response_headers(&mut file);
+    schemas::make_schemas_optional(&mut file);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

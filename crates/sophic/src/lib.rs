@@ -14,6 +14,8 @@ mod error;
 mod ids;
 #[cfg(feature = "client")]
 mod pagination;
+#[cfg(feature = "client")]
+mod random;
 
 pub mod accounts;
 pub mod events;

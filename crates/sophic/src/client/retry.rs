@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use rand::Rng as _;
-
 use crate::Error;
 
 /// Whether sending a request twice could do something twice.
@@ -91,7 +89,7 @@ impl RetryPolicy {
         let ceiling = self.backoff_ceiling(retry);
         let half = ceiling / 2;
         let spread = u64::try_from((ceiling - half).as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(rand::rng().random_range(0..=spread))
+        half + Duration::from_nanos(crate::random::up_to(spread))
     }
 
     fn backoff_ceiling(&self, retry: u32) -> Duration {

@@ -118,7 +118,7 @@ impl OrdersHandler {
 
 /// A new idempotency key: 128 random bits in the UUID v4 layout.
 pub(crate) fn new_idempotency_key() -> String {
-    let mut bytes: [u8; 16] = rand::random();
+    let mut bytes: [u8; 16] = crate::random::bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
