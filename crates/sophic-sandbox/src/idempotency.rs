@@ -2,7 +2,7 @@
 //! hours and replayed; a different request with the key is a conflict; a key whose first
 //! request is still running is refused; validation failures store nothing.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;

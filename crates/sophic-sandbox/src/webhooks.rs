@@ -4,7 +4,9 @@
 //! `whsec_` secret, the signed content is `{Webhook-Id}.{Webhook-Timestamp}.{body}` and the
 //! header is `v1,<base64 HMAC-SHA256>`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -316,6 +318,11 @@ impl Deliveries {
             .filter_map(|id| self.pending.get(id))
             .map(|p| p.delivery.clone())
             .collect()
+    }
+
+    /// Whether any delivery waits to be (re)tried: the worker needs waking only then.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// When the next retry is due.

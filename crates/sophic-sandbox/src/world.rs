@@ -2,7 +2,10 @@
 //! events. Everything here runs under one lock, so each operation is atomic: two
 //! concurrent buys can never both reserve the same cash.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -167,7 +170,8 @@ pub struct EventRecord {
     account: String,
     id: String,
     name: EventName,
-    order: Order,
+    /// The order as the event saw it, shared with the order book until the order changes.
+    order: Arc<Order>,
     at: DateTime<Utc>,
 }
 
@@ -194,7 +198,7 @@ impl EventRecord {
 
     /// The wire form: `data` is the full Order.
     pub fn event(&self) -> Event {
-        let data = match serde_json::to_value(&self.order) {
+        let data = match serde_json::to_value(&*self.order) {
             Ok(Value::Object(map)) => map,
             _ => unreachable!("an Order serializes to an object"),
         };
@@ -258,7 +262,8 @@ pub struct World {
     pub(crate) rules: Rules,
     listings: Vec<Listing>,
     accounts: HashMap<String, Account>,
-    orders: HashMap<String, Order>,
+    /// Shared with the events that saw each version; a change copies only a shared order.
+    orders: HashMap<String, Arc<Order>>,
     /// Next transitions: (due, sequence, order id).
     schedule: BTreeSet<(DateTime<Utc>, u64, String)>,
     next_seq: u64,
@@ -286,13 +291,13 @@ impl World {
             ids: IdGen::new(seed),
             rules,
             listings: catalogue(),
-            accounts: HashMap::new(),
-            orders: HashMap::new(),
+            accounts: HashMap::default(),
+            orders: HashMap::default(),
             schedule: BTreeSet::new(),
             next_seq: 0,
             events: Vec::new(),
-            tokens: HashMap::new(),
-            clients: HashMap::new(),
+            tokens: HashMap::default(),
+            clients: HashMap::default(),
             deliveries: Deliveries::default(),
         }
     }
@@ -567,7 +572,7 @@ impl World {
         account_id: &str,
         new: NewOrder,
         now: DateTime<Utc>,
-    ) -> Result<Order, ApiError> {
+    ) -> Result<Arc<Order>, ApiError> {
         let listing = self
             .listing(&new.instrument)
             .ok_or_else(|| {
@@ -640,7 +645,8 @@ impl World {
             .expect("checked above")
             .orders
             .push(id.clone());
-        self.orders.insert(id.clone(), order.clone());
+        let order = Arc::new(order);
+        self.orders.insert(id.clone(), Arc::clone(&order));
         self.schedule_next(&id, now + self.rules.delays.placed);
         self.record_event(account_id, &order, now);
         Ok(order)
@@ -708,6 +714,7 @@ impl World {
     pub fn order(&self, account_id: &str, order_id: &str) -> Result<&Order, ApiError> {
         self.orders
             .get(order_id)
+            .map(AsRef::as_ref)
             .filter(|o| o.account.as_deref() == Some(account_id))
             .ok_or_else(|| ApiError::not_found("order", order_id))
     }
@@ -721,7 +728,7 @@ impl World {
             .orders
             .iter()
             .rev()
-            .filter_map(|id| self.orders.get(id))
+            .filter_map(|id| self.orders.get(id).map(AsRef::as_ref))
     }
 
     /// Cancels an order at the user's request (an already cancelled one is answered as is).
@@ -756,14 +763,14 @@ impl World {
     ) -> Order {
         self.release(order_id);
         self.unschedule(order_id);
-        let order = self.orders.get_mut(order_id).expect("the caller found it");
+        let order = self.order_mut(order_id);
         order.status = OrderStatus::Cancelled;
         order.cancelled_reason = Some(reason);
         order.cancelled_at = Some(now);
         order.modified_at = now;
-        let order = order.clone();
+        let order = Arc::clone(&self.orders[order_id]);
         self.record_event(order.account.as_deref().unwrap_or_default(), &order, now);
-        order
+        Order::clone(&order)
     }
 
     /// Releases what an open order reserved.
@@ -846,7 +853,7 @@ impl World {
                 self.schedule_next(order_id, at + delays.filled);
             }
             OrderStatus::Filled => {
-                let order = self.orders.get_mut(order_id).expect("found above");
+                let order = self.order_mut(order_id);
                 order.settled_at = Some(at);
                 for trade in &mut order.trades {
                     trade.status = TradeStatus::Settled;
@@ -858,17 +865,22 @@ impl World {
     }
 
     fn set_status(&mut self, order_id: &str, status: OrderStatus, at: DateTime<Utc>) {
-        let order = self.orders.get_mut(order_id).expect("the caller found it");
+        let order = self.order_mut(order_id);
         order.status = status;
         order.modified_at = at;
-        let order = order.clone();
+        let order = Arc::clone(&self.orders[order_id]);
         self.record_event(order.account.as_deref().unwrap_or_default(), &order, at);
+    }
+
+    /// The order, to change: copied first only if an event still shares this version.
+    fn order_mut(&mut self, order_id: &str) -> &mut Order {
+        Arc::make_mut(self.orders.get_mut(order_id).expect("the caller found it"))
     }
 
     /// Executes an order at the listing's price: moves cash and units, records the trade.
     /// Returns false when the order had to be cancelled instead.
     fn fill(&mut self, order_id: &str, listing: &Listing, at: DateTime<Utc>) -> bool {
-        let order = self.orders[order_id].clone();
+        let order = Arc::clone(&self.orders[order_id]);
         let price = listing.price;
         let (units, notional, fees) = match order.side {
             OrderSide::Buy => {
@@ -917,7 +929,7 @@ impl World {
         }
         holding.modified_at = at;
         let position_id = holding.id.clone();
-        let order = self.orders.get_mut(order_id).expect("found above");
+        let order = self.order_mut(order_id);
         order.position = Some(position_id.clone());
         order.traded_quantity = units;
         order.traded_notional = notional;
@@ -950,7 +962,7 @@ impl World {
 
     // ---- events ---------------------------------------------------------------------
 
-    fn record_event(&mut self, account: &str, order: &Order, at: DateTime<Utc>) {
+    fn record_event(&mut self, account: &str, order: &Arc<Order>, at: DateTime<Utc>) {
         let name = match order.status {
             OrderStatus::Placed => EventName::OrderPlaced,
             OrderStatus::Pending => EventName::OrderPending,
@@ -963,7 +975,7 @@ impl World {
             account: account.to_string(),
             id: self.ids.next("evt"),
             name,
-            order: order.clone(),
+            order: Arc::clone(order),
             at,
         };
         let owners: Vec<String> = self.principals_of(account).into_iter().collect();

@@ -281,11 +281,23 @@ async fn place_order(
     mutation
         .run(&state, &account_id, |body| {
             let new = validate_order(body)?;
-            let order = lock(&state.world).place(&account_id, new, state.clock.now())?;
-            state.wake_webhooks.notify_one();
-            Ok(answer(StatusCode::CREATED, &order))
+            let (order, deliver) = {
+                let mut world = lock(&state.world);
+                let order = world.place(&account_id, new, state.clock.now())?;
+                (order, world.deliveries.has_pending())
+            };
+            wake_webhooks_if(&state, deliver);
+            Ok(answer(StatusCode::CREATED, &*order))
         })
         .await
+}
+
+/// Wakes the delivery worker when a change queued deliveries (not on every change: with no
+/// webhook listening, waking it would only make it take the world lock for nothing).
+fn wake_webhooks_if(state: &AppState, deliver: bool) {
+    if deliver {
+        state.wake_webhooks.notify_one();
+    }
 }
 
 /// Checks a placement body field by field, naming every field at fault, then decodes it
@@ -561,8 +573,12 @@ async fn cancel_order(
 ) -> Response {
     mutation
         .run(&state, &account_id, |_| {
-            let order = lock(&state.world).cancel(&account_id, &order_id, state.clock.now())?;
-            state.wake_webhooks.notify_one();
+            let (order, deliver) = {
+                let mut world = lock(&state.world);
+                let order = world.cancel(&account_id, &order_id, state.clock.now())?;
+                (order, world.deliveries.has_pending())
+            };
+            wake_webhooks_if(&state, deliver);
             Ok(answer(StatusCode::OK, &order))
         })
         .await
