@@ -126,11 +126,21 @@ done
 edit=$(printf '%s\n' "${edits[@]}" | sort -n | sed -n 2p)
 edit_units=$(slowest_units "${CARGO_TARGET_DIR:-$root/target}")
 
+if [[ $mode == full ]]; then
+    # The same clean build without a TLS backend (plain http: the sandbox), which
+    # separates the cost of the TLS choice (docs/decisions/0004) from the rest.
+    echo "bench-build: clean build of sophic without TLS (--no-default-features --features client)" >&2
+    start=$(now)
+    CARGO_TARGET_DIR="$work/target-no-tls" cargo build --quiet -p sophic --no-default-features --features client
+    no_tls=$(seconds_since "$start")
+fi
+
 echo
 echo "| build of sophic (dev profile) | seconds | target | |"
 echo "|---|---:|---:|---|"
 if [[ $mode == full ]]; then
     echo "| clean (empty target dir) | $clean | < $CLEAN_TARGET | $(verdict "$clean" "$CLEAN_TARGET") |"
+    echo "| clean, without a TLS backend (context) | $no_tls | | |"
     echo "| no-op rebuild | $noop | | |"
 fi
 echo "| after a one-line spec edit (median of ${edits[*]}) | $edit | < $EDIT_TARGET | $(verdict "$edit" "$EDIT_TARGET") |"
