@@ -6,15 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .ci/lib/start-sandbox.sh
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # a readiness poll, bounded to 30 s
-    for _ in $(seq 1 300); do
-        (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2; cat "$SANDBOX_WORK"/prism-*.log >&2; return 1
-}
+source .ci/lib/ports.sh
 
 proxy_port="$(free_port)"
 node_modules/.bin/prism proxy openapi/orders.yaml "$SANDBOX_URL" --errors --port "$proxy_port" --host 127.0.0.1 \
@@ -25,8 +17,8 @@ node_modules/.bin/prism mock openapi/orders.yaml --port "$mock_port" --host 127.
     >"$SANDBOX_WORK/prism-mock.log" 2>&1 &
 mock=$!
 trap 'kill $SANDBOX_PID $proxy $mock 2>/dev/null || true; rm -rf "$SANDBOX_WORK"' EXIT
-wait_port "$proxy_port"
-wait_port "$mock_port"
+wait_port "$proxy_port" || { cat "$SANDBOX_WORK"/prism-*.log >&2; exit 1; }
+wait_port "$mock_port" || { cat "$SANDBOX_WORK"/prism-*.log >&2; exit 1; }
 
 export RUST_BACKTRACE=0
 export SOPHIC_SANDBOX_URL="$SANDBOX_URL"

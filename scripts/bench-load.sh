@@ -47,19 +47,7 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-# A port nothing listens on (the servers bind it a moment later).
-free_port() {
-    local port
-    for _ in $(seq 1 50); do
-        port=$((20000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    echo "bench-load: no free port found" >&2
-    return 1
-}
+source .ci/lib/ports.sh
 
 # wait_for FILE PATTERN SECONDS PID: until FILE has a line matching PATTERN.
 wait_for() {

@@ -33,39 +33,7 @@ macro_rules! by_name {
     };
 }
 
-by_name!(
-    CashBalance,
-    CreateWebhookRequest,
-    Currency,
-    Error,
-    ErrorCode,
-    ErrorParam,
-    Event,
-    EventName,
-    EventResource,
-    GrantType,
-    Instrument,
-    InstrumentType,
-    Order,
-    OrderSide,
-    OrderStatus,
-    OrderPurpose,
-    OrderType,
-    PlaceOrderRequest,
-    Position,
-    RequiredCashIncrement,
-    TokenError,
-    TokenRequest,
-    TokenResponse,
-    Trade,
-    TradeStatus,
-    TradingStatus,
-    UpdateWebhookRequest,
-    Webhook,
-    WebhookDelivery,
-    WebhookDeliveryAttempt,
-    WebhookDeliveryStatus,
-);
+sophic_client::for_each_model!(by_name);
 
 /// The component a schema names, and whether it is an array of it.
 fn schema_target(schema: &Value) -> Option<(String, bool)> {

@@ -5,8 +5,9 @@
 //! Every progenitor setting lives in [`settings`]; the passes that progenitor cannot do
 //! itself (forward-compatible enums) live in [`open_enums`], and answers are decoded
 //! without copying their headers ([`responses`]); the types' JSON Schemas are optional
-//! ([`schemas`]).
+//! ([`schemas`]); and the spec's list of models is a macro ([`models`]).
 
+pub mod models;
 pub mod open_enums;
 pub mod responses;
 pub mod schemas;
@@ -79,6 +80,35 @@ fn decimal_schema() -> SchemaObject {
     }
 }
 
+/// Removes from every `#[derive(..)]` of `attrs` the derives `drop` picks; returns whether
+/// any was removed. (Shared by the passes that replace or move derives.)
+pub(crate) fn drop_derives(
+    attrs: &mut [syn::Attribute],
+    drop: impl Fn(&syn::Path) -> bool,
+) -> bool {
+    let mut dropped = false;
+    for attr in attrs.iter_mut() {
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        if let syn::Meta::List(list) = &mut attr.meta {
+            let derives: Vec<syn::Path> = list
+                .parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                )
+                .map(|p| p.into_iter().collect())
+                .unwrap_or_default();
+            let before = derives.len();
+            let kept: Vec<syn::Path> = derives.into_iter().filter(|d| !drop(d)).collect();
+            if kept.len() != before {
+                dropped = true;
+                list.tokens = quote::quote!(#(#kept),*);
+            }
+        }
+    }
+    dropped
+}
+
 /// Parses an OpenAPI 3.0 document from YAML (or JSON, a subset of YAML).
 pub fn parse_spec(spec_yaml: &str) -> Result<openapiv3::OpenAPI, CodegenError> {
     serde_yaml::from_str(spec_yaml).map_err(|e| CodegenError::Parse(e.to_string()))
@@ -96,5 +126,6 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
     open_enums::open_string_enums(&mut file);
     responses::move_response_headers(&mut file);
     schemas::make_schemas_optional(&mut file);
+    models::append_model_list(&mut file, &spec);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

@@ -69,20 +69,7 @@ fn is_openable(e: &ItemEnum) -> bool {
 }
 
 fn open_enum(e: &mut ItemEnum) {
-    for attr in &mut e.attrs {
-        if !attr.path().is_ident("derive") {
-            continue;
-        }
-        if let Meta::List(list) = &mut attr.meta {
-            let derives: Vec<syn::Path> = list
-                .parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-                )
-                .map(|p| p.into_iter().filter(|d| !is_dropped_derive(d)).collect())
-                .unwrap_or_default();
-            list.tokens = quote::quote!(#(#derives),*);
-        }
-    }
+    crate::drop_derives(&mut e.attrs, is_dropped_derive);
     let unknown = Ident::new(UNKNOWN_VARIANT, proc_macro2::Span::call_site());
     e.variants.push(parse_quote! {
         /// A value this version of the client does not know, kept verbatim so that it

@@ -7,7 +7,7 @@
 //! `#[cfg(feature = "schemars")]`: `sophic-client = { features = ["schemars"] }` turns
 //! them on.
 
-use syn::{Attribute, File, Item, Meta, parse_quote};
+use syn::{Attribute, File, Item, parse_quote};
 
 /// The `sophic-client` feature that turns the schemas on.
 pub const FEATURE: &str = "schemars";
@@ -38,25 +38,7 @@ pub fn make_schemas_optional(file: &mut File) -> usize {
 
 /// Takes `JsonSchema` out of the item's derives and derives it under the feature instead.
 fn move_derive(attrs: &mut Vec<Attribute>) -> bool {
-    let mut found = false;
-    for attr in attrs.iter_mut() {
-        if !attr.path().is_ident("derive") {
-            continue;
-        }
-        if let Meta::List(list) = &mut attr.meta {
-            let derives: Vec<syn::Path> = list
-                .parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-                )
-                .map(|p| p.into_iter().collect())
-                .unwrap_or_default();
-            let (schema, kept): (Vec<_>, Vec<_>) = derives.into_iter().partition(is_json_schema);
-            if !schema.is_empty() {
-                found = true;
-                list.tokens = quote::quote!(#(#kept),*);
-            }
-        }
-    }
+    let found = crate::drop_derives(attrs, is_json_schema);
     if found {
         attrs.push(parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]));
     }

@@ -514,17 +514,7 @@ async fn list_orders(
 ) -> Result<Response, ApiError> {
     let query = Query::parse(uri.query());
     let keep = order_filter(&query)?;
-    let limit = query.limit()?;
-    let world = lock(&state.world);
-    let account = world.account_for(&principal, &account_id)?;
-    let orders = page(
-        world.orders_newest_first(account),
-        |o| &o.id,
-        query.get("starting_after"),
-        keep,
-        limit,
-    )?;
-    Ok(json_response(StatusCode::OK, &orders))
+    page_of_orders(&state, &principal, &account_id, &query, keep)
 }
 
 async fn list_pending_orders(
@@ -533,21 +523,37 @@ async fn list_pending_orders(
     Path(account_id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let query = Query::parse(uri.query());
-    let limit = query.limit()?;
-    let world = lock(&state.world);
-    let account = world.account_for(&principal, &account_id)?;
     let open = |o: &Order| {
         matches!(
             o.status,
             OrderStatus::Placed | OrderStatus::Pending | OrderStatus::Executing
         )
     };
+    page_of_orders(
+        &state,
+        &principal,
+        &account_id,
+        &Query::parse(uri.query()),
+        open,
+    )
+}
+
+/// One page of the account's orders that `keep` accepts, newest first.
+fn page_of_orders(
+    state: &AppState,
+    principal: &Principal,
+    account_id: &str,
+    query: &Query,
+    keep: impl Fn(&Order) -> bool,
+) -> Result<Response, ApiError> {
+    let limit = query.limit()?;
+    let world = lock(&state.world);
+    let account = world.account_for(principal, account_id)?;
     let orders = page(
         world.orders_newest_first(account),
         |o| &o.id,
         query.get("starting_after"),
-        open,
+        keep,
         limit,
     )?;
     Ok(json_response(StatusCode::OK, &orders))

@@ -1,0 +1,54 @@
+//! The list of the spec's models, for code that must cover every one of them.
+//!
+//! Tests that snapshot each model's JSON Schema, or round-trip each example through its
+//! type, need the names of all the types generated from `components.schemas`. Written by
+//! hand, that list is a second copy of the spec that goes stale. This pass appends a macro
+//! to the generated source, built from the spec itself:
+//!
+//! ```ignore
+//! sophic_client::for_each_model!(my_macro);   // expands to my_macro!(CashBalance, …);
+//! ```
+
+use openapiv3::OpenAPI;
+use syn::{File, Ident, parse_quote};
+
+/// Appends `for_each_model!` to `file`, listing every schema of `spec.components` (in the
+/// spec's order); returns how many.
+pub fn append_model_list(file: &mut File, spec: &OpenAPI) -> usize {
+    let names: Vec<Ident> = spec
+        .components
+        .iter()
+        .flat_map(|components| components.schemas.keys())
+        .map(|name| Ident::new(name, proc_macro2::Span::call_site()))
+        .collect();
+    file.items.push(parse_quote! {
+        /// Calls `$callback!` with the name of every type generated from the spec's
+        /// `components.schemas`, comma-separated (`$callback!(CashBalance, Currency, …)`).
+        #[macro_export]
+        macro_rules! for_each_model {
+            ($callback:ident) => {
+                $callback!(#(#names),*);
+            };
+        }
+    });
+    names.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_component_schema_in_order() {
+        let spec: OpenAPI = serde_yaml::from_str(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    Order: {type: object}\n    Currency: {type: string}\n",
+        )
+        .unwrap();
+        let mut file: File = parse_quote!();
+        assert_eq!(append_model_list(&mut file, &spec), 2);
+        let text = prettyplease::unparse(&file);
+        assert!(text.contains("(Order, Currency);"), "{text}");
+        assert!(text.contains("macro_rules! for_each_model"), "{text}");
+        assert!(text.contains("#[macro_export]"), "{text}");
+    }
+}
