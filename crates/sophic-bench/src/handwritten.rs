@@ -5,7 +5,7 @@
 //! of truth per fact): they exist only as the thing the SDK is measured against, and nothing
 //! outside the benchmarks uses them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -49,10 +49,11 @@ pub struct MinimalInstrument {
     pub id: String,
 }
 
-/// Every field of an order, hand-written with closed enums: not what a caller would write,
-/// but what tells the two costs of the generated `Order` apart. Against [`MinimalOrder`]
-/// it shows the cost of decoding every field; the generated type against it shows the cost
-/// of the `Unknown` variant its enums carry for forward compatibility.
+/// Every field of an order as the contract models it, hand-written with closed enums: not
+/// what a caller would write, but what tells the two costs of the generated `Order` apart.
+/// Against [`MinimalOrder`] it shows the cost of decoding every field; the generated type
+/// against it shows the cost of the generated types themselves (chiefly their
+/// forward-compatible enums).
 #[derive(Debug, Clone, Deserialize)]
 #[allow(dead_code)] // decoded, never read
 pub struct EveryFieldOrder {
@@ -81,6 +82,8 @@ pub struct EveryFieldOrder {
     modified_at: DateTime<Utc>,
 }
 
+/// The embedded instrument as the contract has it: four fields always, the rest of the
+/// `Instrument` when the server sends them (the fixture does not).
 #[derive(Debug, Clone, Deserialize)]
 #[allow(dead_code)]
 struct EveryFieldInstrument {
@@ -88,6 +91,36 @@ struct EveryFieldInstrument {
     name: String,
     symbol: String,
     instrument_type: Closed,
+    days_to_maturity: Option<i64>,
+    decimal_precision: Option<u32>,
+    enforce_trading_rules: Option<bool>,
+    initial_auction_date: Option<NaiveDate>,
+    initial_issue_date: Option<NaiveDate>,
+    isin: Option<String>,
+    issuer: Option<String>,
+    issuer_country: Option<String>,
+    issuer_credit_rating: Option<String>,
+    latest_auction_date: Option<NaiveDate>,
+    latest_issue_date: Option<NaiveDate>,
+    maturity_date: Option<NaiveDate>,
+    minimum_initial_cash_investment: Option<Decimal>,
+    minimum_trading_quantity: Option<Decimal>,
+    pro_traders_only: Option<bool>,
+    required_cash_increment: Option<CashIncrement>,
+    supports_automatic_rollover: Option<bool>,
+    ticker: Option<String>,
+    trading_currency: Option<Currency>,
+    trading_increment: Option<Decimal>,
+    trading_status: Option<Closed>,
+}
+
+/// `required_cash_increment`: an integer, or a decimal string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CashIncrement {
+    Whole(i64),
+    Decimal(Decimal),
 }
 
 #[derive(Debug, Clone, Deserialize)]
