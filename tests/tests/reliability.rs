@@ -198,7 +198,9 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
                             .cancel(&open.id.parse().unwrap())
                             .await
                             .map(|_| "cancel"),
-                        _ => Ok("nothing to cancel"),
+                        // A failed listing is a failure, not "nothing to cancel".
+                        Some(Err(e)) => Err(e),
+                        None => Ok("nothing to cancel"),
                     },
                 }
             });
@@ -246,5 +248,7 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
     assert!(
         outcomes.get("buy").copied().unwrap_or(0) > 0
             && outcomes.get("sell").copied().unwrap_or(0) > 0
+            && outcomes.get("cancel").copied().unwrap_or(0) > 0,
+        "every kind of operation happened: {outcomes:?}"
     );
 }

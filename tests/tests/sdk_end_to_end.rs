@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use sophic::orders::OrderRequest;
 use sophic::types::{OrderSide, OrderStatus};
-use sophic::webhooks::{Verifier, WebhookEvent, WebhookSecret};
+use sophic::webhooks::{Verifier, WebhookError, WebhookEvent, WebhookSecret};
 use sophic::{AccountId, Amount, Client, InstrumentId, OrderId, Quantity};
 use sophic_sandbox::{AccountSpec, FaultKind, FaultSpec, Sandbox, SandboxConfig, TestAccount};
 
@@ -41,6 +41,13 @@ impl World {
     fn orders(&self) -> sophic::orders::OrdersHandler {
         self.client.orders(&self.account_id())
     }
+
+    /// A buy of `amount` of the Kenya bond.
+    async fn buy(&self, amount: &str) -> sophic::Result<sophic::types::Order> {
+        self.orders()
+            .place(OrderRequest::buy(&kenya(), cash(amount)))
+            .await
+    }
 }
 
 fn kenya() -> InstrumentId {
@@ -58,11 +65,7 @@ fn id(order: &sophic::types::Order) -> OrderId {
 #[tokio::test]
 async fn a_buy_and_a_sell_are_placed_with_exact_amounts() {
     let world = World::new(AccountSpec::usd("1000.00").position("ins_xyz789", "20")).await;
-    let buy = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let buy = world.buy("100.00").await.unwrap();
     assert_eq!(
         (buy.side.clone(), buy.status.clone()),
         (OrderSide::Buy, OrderStatus::Placed)
@@ -106,11 +109,7 @@ fn bad_amounts_and_ids_are_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn a_refusal_carries_the_code_the_fields_and_the_request_id() {
     let world = World::new(AccountSpec::usd("50.00")).await;
-    let err = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap_err();
+    let err = world.buy("100.00").await.unwrap_err();
     assert!(err.is_insufficient_funds(), "{err}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     let request_id = err.request_id().unwrap().to_string();
@@ -187,16 +186,30 @@ async fn lists_page_across_several_pages_with_their_filters_kept() {
         .count()
         .await;
     assert_eq!(events, 14, "one order.placed per order");
+    // The status filter is kept across pages too: a cancelled buy is no longer `placed`.
+    world
+        .orders()
+        .cancel(&buys[0].parse::<OrderId>().unwrap())
+        .await
+        .unwrap();
+    let still_placed: Vec<String> = world
+        .orders()
+        .list()
+        .side(OrderSide::Buy)
+        .status(OrderStatus::Placed)
+        .page_size(2)
+        .stream()
+        .map_ok(|o| o.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(still_placed, buys[1..], "the cancelled buy is filtered out");
 }
 
 #[tokio::test]
 async fn waiting_follows_an_order_to_settlement_as_the_clock_moves() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let order = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let order = world.buy("100.00").await.unwrap();
     let mut changes = world.orders().wait_for_order(&id(&order)).status_changes();
     let mut seen = vec![changes.try_next().await.unwrap().unwrap().status];
     for seconds in [1, 1, 2] {
@@ -217,11 +230,7 @@ async fn waiting_follows_an_order_to_settlement_as_the_clock_moves() {
         "the stream ends at a terminal status"
     );
 
-    let second = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let second = world.buy("100.00").await.unwrap();
     let wait = tokio::spawn(world.orders().wait_for_order(&id(&second)).into_future());
     world.sandbox.settle();
     let settled = wait.await.unwrap().unwrap();
@@ -232,11 +241,7 @@ async fn waiting_follows_an_order_to_settlement_as_the_clock_moves() {
 #[tokio::test]
 async fn a_wait_gives_up_after_its_timeout_with_the_last_order_seen() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let order = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let order = world.buy("100.00").await.unwrap();
     let err = world
         .orders()
         .wait_for_order(&id(&order))
@@ -252,11 +257,7 @@ async fn a_wait_gives_up_after_its_timeout_with_the_last_order_seen() {
 #[tokio::test]
 async fn cancelling_through_the_sdk_releases_the_cash() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
-    let order = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let order = world.buy("100.00").await.unwrap();
     let cancelled = world.orders().cancel(&id(&order)).await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
     let balances = world
@@ -266,11 +267,7 @@ async fn cancelling_through_the_sdk_releases_the_cash() {
         .await
         .unwrap();
     assert_eq!(balances[0].available.to_string(), "1000.00");
-    let settled = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let settled = world.buy("100.00").await.unwrap();
     world.sandbox.settle();
     let err = world.orders().cancel(&id(&settled)).await.unwrap_err();
     assert!(err.is_not_cancellable(), "{err}");
@@ -282,11 +279,7 @@ async fn a_placement_retried_after_a_dropped_connection_yields_exactly_one_order
     world
         .sandbox
         .arm(FaultSpec::new(FaultKind::DropConnection, 1).on("place_order"));
-    let order = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let order = world.buy("100.00").await.unwrap();
     assert!(
         world.sandbox.armed_faults().is_empty(),
         "the connection really was dropped"
@@ -309,11 +302,7 @@ async fn server_errors_and_rate_limits_are_retried_with_retry_after_obeyed() {
     world
         .sandbox
         .arm(FaultSpec::new(FaultKind::InternalError, 2).on("place_order"));
-    world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    world.buy("100.00").await.unwrap();
     assert!(
         world.sandbox.armed_faults().is_empty(),
         "both 500s were answered and retried"
@@ -324,11 +313,7 @@ async fn server_errors_and_rate_limits_are_retried_with_retry_after_obeyed() {
             .retry_after(1),
     );
     let started = std::time::Instant::now();
-    world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    world.buy("100.00").await.unwrap();
     assert!(
         world.sandbox.armed_faults().is_empty(),
         "the 429 was answered and retried"
@@ -380,14 +365,22 @@ async fn client_credentials_are_renewed_once_for_many_concurrent_callers() {
         "one renewal for 20 callers that saw 401"
     );
 
+    // A secret distinctive enough that finding it in the error would mean a leak.
+    const WRONG_SECRET: &str = "cs_wrong_SECRET_e2e_7f3a";
     let wrong = Client::builder()
         .base_url(world.sandbox.base_url())
-        .client_credentials(oauth.id.clone(), "wrong")
+        .client_credentials(oauth.id.clone(), WRONG_SECRET)
         .build()
         .unwrap();
     let err = wrong.account(&account).positions().await.unwrap_err();
     assert!(matches!(err, sophic::Error::Auth(_)), "{err}");
     assert!(!format!("{err:?}{err}").contains(&oauth.secret));
+    assert!(!format!("{err:?}{err}").contains(WRONG_SECRET));
+    assert_eq!(
+        world.sandbox.tokens_issued(),
+        2,
+        "a refused secret gets no token"
+    );
 }
 
 /// A receiver on loopback that hands each delivery's headers and body to the test.
@@ -423,11 +416,7 @@ async fn a_sandbox_delivery_verifies_with_the_sdk_and_every_forgery_fails() {
         })
         .await
         .unwrap();
-    let order = world
-        .orders()
-        .place(OrderRequest::buy(&kenya(), cash("100.00")))
-        .await
-        .unwrap();
+    let order = world.buy("100.00").await.unwrap();
     let (headers, body) = tokio::time::timeout(Duration::from_secs(20), deliveries.recv())
         .await
         .unwrap()
@@ -450,11 +439,19 @@ async fn a_sandbox_delivery_verifies_with_the_sdk_and_every_forgery_fails() {
             .is_err(),
         "a tampered body fails"
     );
+    assert!(matches!(
+        verifier.verify_at(&headers, tampered.as_bytes(), now),
+        Err(WebhookError::NoMatchingSignature)
+    ));
     let stale = now + chrono::TimeDelta::minutes(6);
     assert!(
         verifier.verify_at(&headers, &body, stale).is_err(),
         "a stale timestamp fails"
     );
+    assert!(matches!(
+        verifier.verify_at(&headers, &body, stale),
+        Err(WebhookError::TimestampTooOld { .. })
+    ));
     let other_key = WebhookSecret::from_bytes([7; 32]);
     assert!(
         Verifier::new(other_key.clone())
@@ -462,6 +459,10 @@ async fn a_sandbox_delivery_verifies_with_the_sdk_and_every_forgery_fails() {
             .is_err(),
         "an unknown key fails"
     );
+    assert!(matches!(
+        Verifier::new(other_key.clone()).verify_at(&headers, &body, now),
+        Err(WebhookError::NoMatchingSignature)
+    ));
 
     // During rotation the header carries one signature per secret: any match verifies.
     let mut rotated = headers.clone();

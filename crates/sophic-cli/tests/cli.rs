@@ -384,10 +384,18 @@ async fn secrets_never_reach_the_output() {
     )
     .await;
     assert!(!run.stdout.contains(&account.token) && !run.stderr.contains(&account.token));
+    // The refusal path really ran (with the token in the environment).
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("insufficient_funds"), "{}", run.stderr);
     let help = sophic(Some((&sandbox, &account)), &["--help"]).await;
     assert!(
         !help.stdout.contains(&account.token),
         "help shows no env values"
+    );
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout.contains("SOPHIC_TOKEN"),
+        "the env-backed flag is listed, its value hidden"
     );
 }
 

@@ -157,6 +157,10 @@ fn the_tolerance_is_configurable() {
     );
     let strict = Verifier::new(secret()).tolerance(Duration::from_secs(10));
     assert!(strict.verify_at(&signed(&body), &body, now()).is_err());
+    assert!(matches!(
+        strict.verify_at(&signed(&body), &body, now()),
+        Err(WebhookError::TimestampTooOld { .. })
+    ));
 }
 
 #[test]

@@ -12,15 +12,10 @@ use axum::routing::{get, post};
 use serde_json::json;
 use sophic::prelude::*;
 
-use crate::support::{Canned, TestServer, client, fast_retries, order, scripted, timerless_http};
-
-fn account() -> AccountId {
-    "acc_123456".parse().unwrap()
-}
-
-fn order_id() -> OrderId {
-    "ord_abc123".parse().unwrap()
-}
+use crate::support::{
+    Canned, TestServer, account, account_orders, fast_retries, order, order_id, scripted,
+    timerless_http,
+};
 
 /// A token endpoint issuing `tok_1`, `tok_2`… and an order endpoint accepting only the
 /// tokens `accepts` allows.
@@ -91,11 +86,7 @@ fn oauth_client(server: &TestServer) -> Client {
 async fn a_static_token_is_sent_as_a_bearer() {
     let (server, script) = scripted([Canned::json(200, order("ord_abc123", "placed"))]);
 
-    client(&server)
-        .orders(&account())
-        .get(&order_id())
-        .await
-        .unwrap();
+    account_orders(&server).get(&order_id()).await.unwrap();
 
     assert_eq!(
         script.seen()[0].header("authorization"),
@@ -107,11 +98,7 @@ async fn a_static_token_is_sent_as_a_bearer() {
 async fn a_static_token_is_not_renewed_on_a_401() {
     let (server, script) = scripted([Canned::error(401, "not_authenticated")]);
 
-    let err = client(&server)
-        .orders(&account())
-        .get(&order_id())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).get(&order_id()).await.unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(script.seen().len(), 1);

@@ -4,15 +4,11 @@ use serde_json::json;
 use sophic::prelude::*;
 use sophic::types::{Currency, UpdateWebhookRequest, WebhookDeliveryStatus};
 
-use crate::support::{Canned, TestServer, client, scripted};
+use crate::support::{Canned, TestServer, account, account_orders, client, scripted};
 
 fn instrument() -> serde_json::Value {
     json!({"id": "ins_xyz789", "name": "Kenya 2024 Bond A", "symbol": "KE2024A",
            "instrument_type": "bond", "trading_status": "buy_sell", "required_cash_increment": 1})
-}
-
-fn account() -> AccountId {
-    "acc_123456".parse().unwrap()
 }
 
 fn only_request(script: &crate::support::Script) -> (String, String) {
@@ -133,7 +129,7 @@ async fn an_order_is_retrieved_again_by_the_id_it_came_with() {
         Canned::json(200, order_json.clone()),
         Canned::json(200, order_json),
     ]);
-    let orders = client(&server).orders(&account());
+    let orders = account_orders(&server);
 
     let first = orders
         .get(&"ord_abc123".parse::<OrderId>().unwrap())
@@ -176,8 +172,7 @@ async fn an_unlisted_success_status_is_accepted_when_its_body_decodes() {
     // The spec says 201 for placements; a server answering 200 is still understood.
     let (server, _script) = scripted([Canned::json(200, crate::support::order("ord_1", "placed"))]);
 
-    let order = client(&server)
-        .orders(&account())
+    let order = account_orders(&server)
         .place(OrderRequest::buy(
             &"ins_xyz789".parse().unwrap(),
             "5".parse().unwrap(),

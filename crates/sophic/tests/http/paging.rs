@@ -10,11 +10,7 @@ use serde_json::{Value, json};
 use sophic::prelude::*;
 use sophic::types::EventName;
 
-use crate::support::{Canned, Script, TestServer, client, order, scripted};
-
-fn account() -> AccountId {
-    "acc_123456".parse().unwrap()
-}
+use crate::support::{Canned, Script, TestServer, account_orders, client, order, scripted};
 
 /// Serves `items` (newest first) from every path, honouring `limit` and `starting_after`.
 fn paged(items: Vec<Value>) -> (TestServer, Arc<Script>) {
@@ -54,8 +50,7 @@ async fn orders_are_paged_with_the_last_id_until_a_short_page_and_the_filters_ar
     let from = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     let until = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
 
-    let listed: Vec<Order> = client(&server)
-        .orders(&account())
+    let listed: Vec<Order> = account_orders(&server)
         .list()
         .status(OrderStatus::Placed)
         .status(OrderStatus::Pending)
@@ -102,8 +97,7 @@ async fn orders_are_paged_with_the_last_id_until_a_short_page_and_the_filters_ar
 async fn a_full_last_page_costs_one_more_empty_request() {
     let (server, script) = paged(orders(4));
 
-    let listed: Vec<Order> = client(&server)
-        .orders(&account())
+    let listed: Vec<Order> = account_orders(&server)
         .list()
         .page_size(2)
         .stream()
@@ -119,11 +113,7 @@ async fn a_full_last_page_costs_one_more_empty_request() {
 async fn the_stream_fetches_a_page_only_when_it_is_read() {
     let (server, script) = paged(orders(5));
 
-    let mut stream = client(&server)
-        .orders(&account())
-        .list()
-        .page_size(2)
-        .stream();
+    let mut stream = account_orders(&server).list().page_size(2).stream();
     let first = stream.try_next().await.unwrap().unwrap();
     let second = stream.try_next().await.unwrap().unwrap();
 
@@ -135,8 +125,7 @@ async fn the_stream_fetches_a_page_only_when_it_is_read() {
 async fn pending_orders_page_the_same_way() {
     let (server, script) = paged(orders(3));
 
-    let listed: Vec<Order> = client(&server)
-        .orders(&account())
+    let listed: Vec<Order> = account_orders(&server)
         .list_pending()
         .page_size(2)
         .stream()
@@ -194,7 +183,7 @@ async fn events_are_paged_with_their_filters() {
 #[tokio::test]
 async fn a_page_size_out_of_range_fails_without_a_request() {
     let (server, script) = scripted([]);
-    let orders = client(&server).orders(&account());
+    let orders = account_orders(&server);
 
     for size in [0, 501] {
         let err = orders
@@ -212,18 +201,19 @@ async fn a_page_size_out_of_range_fails_without_a_request() {
 #[tokio::test]
 async fn an_error_mid_list_ends_the_stream_with_it() {
     let page: Vec<Value> = orders(2);
-    let (server, _script) = scripted([
+    let (server, script) = scripted([
         Canned::json(200, Value::Array(page)),
         Canned::error(404, "not_found"),
     ]);
 
-    let mut stream = client(&server)
-        .orders(&account())
-        .list()
-        .page_size(2)
-        .stream();
+    let mut stream = account_orders(&server).list().page_size(2).stream();
     assert!(stream.try_next().await.unwrap().is_some());
     assert!(stream.try_next().await.unwrap().is_some());
     let err = stream.try_next().await.unwrap_err();
     assert!(err.is_not_found());
+    assert!(
+        stream.try_next().await.unwrap().is_none(),
+        "the stream ends after its error"
+    );
+    assert_eq!(script.seen().len(), 2, "no page is fetched after the error");
 }

@@ -46,7 +46,7 @@ fn a_client_secret_never_shows_in_the_credentials_the_builder_or_the_client() {
 
 #[tokio::test]
 async fn an_issued_token_never_shows_in_the_client_or_its_errors() {
-    let (server, _script): (TestServer, _) = scripted([
+    let (server, script): (TestServer, _) = scripted([
         Canned::json(
             200,
             json!({"access_token": ACCESS_TOKEN, "token_type": "bearer", "expires_in": 900,
@@ -70,11 +70,17 @@ async fn an_issued_token_never_shows_in_the_client_or_its_errors() {
     assert_hidden(&format!("{client:?}"));
     assert_hidden(&format!("{err:?}"));
     assert_hidden(&err.to_string());
+    // The token was really issued and used, so there was something to hide.
+    assert!(err.is_not_found(), "{err:?}");
+    let seen = script.seen();
+    assert_eq!(seen[0].uri.path(), "/auth/token");
+    let bearer = format!("Bearer {ACCESS_TOKEN}");
+    assert_eq!(seen[1].header("authorization"), Some(bearer.as_str()));
 }
 
 #[tokio::test]
 async fn a_token_endpoint_refusal_does_not_echo_the_secret() {
-    let (server, _script) = scripted([Canned::json(401, json!({"error": "invalid_client"}))]);
+    let (server, script) = scripted([Canned::json(401, json!({"error": "invalid_client"}))]);
     let client = Client::builder()
         .base_url(&server.base_url)
         .client_credentials("cli_123", CLIENT_SECRET)
@@ -86,6 +92,10 @@ async fn a_token_endpoint_refusal_does_not_echo_the_secret() {
 
     assert_hidden(&format!("{err:?}"));
     assert_hidden(&err.to_string());
+    // The secret was really sent (and refused), so there was something to echo.
+    assert!(matches!(err, sophic::Error::Auth(_)), "{err:?}");
+    let sent = String::from_utf8_lossy(&script.seen()[0].body).into_owned();
+    assert!(sent.contains(CLIENT_SECRET), "{sent}");
 }
 
 #[test]

@@ -10,15 +10,9 @@ use sophic::types::{CreateWebhookRequest, ErrorCode};
 use sophic::{ClientBuilder, RetryPolicy};
 use tokio::time::Instant;
 
-use crate::support::{Canned, builder, client, order, scripted, timerless_http};
-
-fn account() -> AccountId {
-    "acc_123456".parse().unwrap()
-}
-
-fn order_id() -> OrderId {
-    "ord_abc123".parse().unwrap()
-}
+use crate::support::{
+    Canned, account, account_orders, builder, client, order, order_id, scripted, timerless_http,
+};
 
 fn buy() -> OrderRequest {
     OrderRequest::buy(&"ins_xyz789".parse().unwrap(), "100.00".parse().unwrap()).into()
@@ -32,11 +26,7 @@ async fn a_rate_limited_call_waits_for_retry_after_then_succeeds() {
     ]);
     let started = Instant::now();
 
-    let order = client(&server)
-        .orders(&account())
-        .get(&order_id())
-        .await
-        .unwrap();
+    let order = account_orders(&server).get(&order_id()).await.unwrap();
 
     assert_eq!(order.id, "ord_abc123");
     assert_eq!(script.seen().len(), 2);
@@ -58,6 +48,7 @@ async fn a_retry_after_beyond_the_budget_returns_the_rate_limit_at_once() {
         .build()
         .unwrap();
 
+    let started = Instant::now();
     let err = client
         .orders(&account())
         .get(&order_id())
@@ -67,6 +58,12 @@ async fn a_retry_after_beyond_the_budget_returns_the_rate_limit_at_once() {
     assert_eq!(err.code(), Some(&ErrorCode::RateLimited));
     assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
     assert_eq!(script.seen().len(), 1);
+    // At once: the held clock would jump over a 120 s sleep, so the elapsed time shows it.
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -77,11 +74,7 @@ async fn a_placement_sends_one_idempotency_key_on_every_attempt() {
         Canned::json(201, order("ord_abc123", "placed")),
     ]);
 
-    let order = client(&server)
-        .orders(&account())
-        .place(buy())
-        .await
-        .unwrap();
+    let order = account_orders(&server).place(buy()).await.unwrap();
 
     assert_eq!(order.status, OrderStatus::Placed);
     let seen = script.seen();
@@ -109,12 +102,17 @@ async fn two_placements_get_two_keys() {
         Canned::json(201, order("ord_1", "placed")),
         Canned::json(201, order("ord_2", "placed")),
     ]);
-    let orders = client(&server).orders(&account());
+    let orders = account_orders(&server);
 
     orders.place(buy()).await.unwrap();
     orders.place(buy()).await.unwrap();
 
     let seen = script.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter().all(|s| s.header("idempotency-key").is_some()),
+        "every placement sends a key"
+    );
     assert_ne!(
         seen[0].header("idempotency-key"),
         seen[1].header("idempotency-key")
@@ -128,8 +126,7 @@ async fn a_caller_supplied_key_is_sent_on_every_attempt() {
         Canned::json(201, order("ord_abc123", "placed")),
     ]);
 
-    client(&server)
-        .orders(&account())
+    account_orders(&server)
         .place(buy())
         .idempotency_key("checkout-42")
         .await
@@ -150,14 +147,12 @@ async fn a_key_still_in_progress_is_retried_with_the_same_key() {
         Canned::json(201, order("ord_abc123", "placed")),
     ]);
 
-    client(&server)
-        .orders(&account())
-        .place(buy())
-        .await
-        .unwrap();
+    account_orders(&server).place(buy()).await.unwrap();
 
     let seen = script.seen();
     assert_eq!(seen.len(), 2);
+    let key = seen[0].header("idempotency-key").expect("a key is sent");
+    assert_eq!(key.len(), 36, "{key}");
     assert_eq!(
         seen[0].header("idempotency-key"),
         seen[1].header("idempotency-key")
@@ -168,11 +163,7 @@ async fn a_key_still_in_progress_is_retried_with_the_same_key() {
 async fn a_reused_key_is_not_retried() {
     let (server, script) = scripted([Canned::error(409, "idempotency_key_reused")]);
 
-    let err = client(&server)
-        .orders(&account())
-        .place(buy())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).place(buy()).await.unwrap_err();
 
     assert_eq!(err.code(), Some(&ErrorCode::IdempotencyKeyReused));
     assert_eq!(script.seen().len(), 1);
@@ -184,11 +175,7 @@ async fn a_replayed_placement_is_returned_as_the_original() {
         Canned::json(201, order("ord_abc123", "placed")).header("idempotent-replayed", "true")
     ]);
 
-    let order = client(&server)
-        .orders(&account())
-        .place(buy())
-        .await
-        .unwrap();
+    let order = account_orders(&server).place(buy()).await.unwrap();
 
     assert_eq!(order.id, "ord_abc123");
 }
@@ -200,11 +187,7 @@ async fn a_replayed_server_error_is_final() {
         Canned::json(201, order("ord_abc123", "placed")),
     ]);
 
-    let err = client(&server)
-        .orders(&account())
-        .place(buy())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).place(buy()).await.unwrap_err();
 
     assert!(err.api().unwrap().replayed);
     assert_eq!(script.seen().len(), 1);
@@ -217,11 +200,7 @@ async fn a_cancellation_keeps_its_key_across_attempts() {
         Canned::json(200, order("ord_abc123", "cancelled")),
     ]);
 
-    let order = client(&server)
-        .orders(&account())
-        .cancel(&order_id())
-        .await
-        .unwrap();
+    let order = account_orders(&server).cancel(&order_id()).await.unwrap();
 
     assert_eq!(order.status, OrderStatus::Cancelled);
     let seen = script.seen();
@@ -243,11 +222,7 @@ async fn retries_stop_after_the_configured_attempts() {
         10,
     ));
 
-    let err = client(&server)
-        .orders(&account())
-        .get(&order_id())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).get(&order_id()).await.unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(script.seen().len(), 4);
@@ -266,11 +241,7 @@ async fn a_refusal_is_returned_at_once_with_the_whole_story() {
     )
     .header("request-id", "req_funds")]);
 
-    let err = client(&server)
-        .orders(&account())
-        .place(buy())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).place(buy()).await.unwrap_err();
 
     assert_eq!(script.seen().len(), 1);
     assert!(err.is_insufficient_funds());
@@ -290,11 +261,7 @@ async fn a_refusal_is_returned_at_once_with_the_whole_story() {
 async fn an_unknown_error_code_still_decodes() {
     let (server, _script) = scripted([Canned::error(403, "account_frozen")]);
 
-    let err = client(&server)
-        .orders(&account())
-        .get(&order_id())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).get(&order_id()).await.unwrap_err();
 
     assert_eq!(
         err.code(),
@@ -310,11 +277,7 @@ async fn a_body_that_does_not_decode_is_kept_raw() {
         body: "{\"id\": 42".into(),
     }]);
 
-    let err = client(&server)
-        .orders(&account())
-        .get(&order_id())
-        .await
-        .unwrap_err();
+    let err = account_orders(&server).get(&order_id()).await.unwrap_err();
 
     let sophic::Error::Decode { body, .. } = &err else {
         panic!("{err:?}")

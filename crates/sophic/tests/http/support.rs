@@ -246,6 +246,21 @@ pub fn timerless_http() -> sophic::reqwest::Client {
         .unwrap()
 }
 
+/// The account every scripted test acts on.
+pub fn account() -> sophic::AccountId {
+    "acc_123456".parse().unwrap()
+}
+
+/// The order the scripted answers usually describe.
+pub fn order_id() -> sophic::OrderId {
+    "ord_abc123".parse().unwrap()
+}
+
+/// The orders of [`account`] through a [`client`] of `server`.
+pub fn account_orders(server: &TestServer) -> sophic::orders::OrdersHandler {
+    client(server).orders(&account())
+}
+
 /// A client of `server` with a static token and fast retries.
 pub fn client(server: &TestServer) -> Client {
     builder(server).build().unwrap()

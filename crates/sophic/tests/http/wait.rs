@@ -6,15 +6,7 @@ use std::time::Duration;
 use sophic::prelude::*;
 use tokio::time::Instant;
 
-use crate::support::{Canned, builder, client, ms, order, scripted};
-
-fn account() -> AccountId {
-    "acc_123456".parse().unwrap()
-}
-
-fn order_id() -> OrderId {
-    "ord_abc123".parse().unwrap()
-}
+use crate::support::{Canned, account, account_orders, builder, ms, order, order_id, scripted};
 
 fn statuses(list: &[&str]) -> Vec<Canned> {
     list.iter()
@@ -33,8 +25,7 @@ async fn waiting_polls_until_the_order_settles() {
         "settled",
     ]));
 
-    let settled = client(&server)
-        .orders(&account())
+    let settled = account_orders(&server)
         .wait_for_order(&order_id())
         .await
         .unwrap();
@@ -61,8 +52,7 @@ async fn status_changes_yield_each_status_once() {
         "settled",
     ]));
 
-    let seen: Vec<OrderStatus> = client(&server)
-        .orders(&account())
+    let seen: Vec<OrderStatus> = account_orders(&server)
         .status_changes(&order_id())
         .map_ok(|order| order.status)
         .try_collect()
@@ -85,8 +75,7 @@ async fn status_changes_yield_each_status_once() {
 async fn a_wait_until_filled_stops_at_filled() {
     let (server, script) = scripted(statuses(&["placed", "filled", "settled"]));
 
-    let filled = client(&server)
-        .orders(&account())
+    let filled = account_orders(&server)
         .wait_for_order(&order_id())
         .until(OrderStatus::Filled)
         .await
@@ -100,8 +89,7 @@ async fn a_wait_until_filled_stops_at_filled() {
 async fn a_cancelled_order_ends_any_wait() {
     let (server, _script) = scripted(statuses(&["placed", "cancelled"]));
 
-    let order = client(&server)
-        .orders(&account())
+    let order = account_orders(&server)
         .wait_for_order(&order_id())
         .until(OrderStatus::Filled)
         .await
@@ -114,8 +102,7 @@ async fn a_cancelled_order_ends_any_wait() {
 async fn an_unknown_status_is_waited_through() {
     let (server, _script) = scripted(statuses(&["placed", "partially_filled", "settled"]));
 
-    let seen: Vec<OrderStatus> = client(&server)
-        .orders(&account())
+    let seen: Vec<OrderStatus> = account_orders(&server)
         .status_changes(&order_id())
         .map_ok(|order| order.status)
         .try_collect()
@@ -160,8 +147,7 @@ async fn a_failed_poll_ends_the_wait_with_its_error() {
     answers.push(Canned::error(404, "not_found"));
     let (server, _script) = scripted(answers);
 
-    let err = client(&server)
-        .orders(&account())
+    let err = account_orders(&server)
         .wait_for_order(&order_id())
         .await
         .unwrap_err();
