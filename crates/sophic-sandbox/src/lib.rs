@@ -107,7 +107,8 @@ pub struct Shared {
     pub(crate) config: SandboxConfig,
     pub(crate) requests: AtomicU64,
     pub(crate) tokens_issued: AtomicU64,
-    pub(crate) wake_webhooks: Notify,
+    /// Shared with the world's deliveries, which notify it when one is queued.
+    pub(crate) wake_webhooks: Arc<Notify>,
     pub(crate) webhooks_changed: Notify,
     pub(crate) stalled: Notify,
     pub(crate) release: Notify,
@@ -116,15 +117,16 @@ pub struct Shared {
 
 impl Shared {
     fn new(config: SandboxConfig) -> Self {
+        let wake_webhooks = Arc::new(Notify::new());
         Self {
-            world: Mutex::new(World::new(config.seed, config.rules.clone())),
+            world: Mutex::new(new_world(&config, &wake_webhooks)),
             clock: Clock::new(config.clock, config.start),
             faults: Mutex::default(),
             idempotency: Mutex::default(),
             config,
             requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
-            wake_webhooks: Notify::new(),
+            wake_webhooks,
             webhooks_changed: Notify::new(),
             stalled: Notify::new(),
             release: Notify::new(),
@@ -140,9 +142,7 @@ impl Shared {
             return;
         }
         let now = self.clock.now();
-        if lock(&self.world).run_due(now) > 0 {
-            self.wake_webhooks.notify_one();
-        }
+        lock(&self.world).run_due(now);
     }
 
     /// Moves the clock forward by `by`, running each step at its due time.
@@ -175,10 +175,17 @@ impl Shared {
     }
 
     fn reset(&self) {
-        *lock(&self.world) = World::new(self.config.seed, self.config.rules.clone());
+        *lock(&self.world) = new_world(&self.config, &self.wake_webhooks);
         lock(&self.faults).clear();
         *lock(&self.idempotency) = idempotency::Store::default();
     }
+}
+
+/// A fresh world whose deliveries wake the worker behind `wake_webhooks`.
+fn new_world(config: &SandboxConfig, wake_webhooks: &Arc<Notify>) -> World {
+    let mut world = World::new(config.seed, config.rules.clone());
+    world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks));
+    world
 }
 
 /// A test account and a bearer token scoped to it.

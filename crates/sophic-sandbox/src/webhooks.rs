@@ -10,6 +10,8 @@ use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -85,9 +87,20 @@ pub struct Deliveries {
     webhooks: BTreeMap<String, Registration>,
     pending: HashMap<String, Pending>,
     order: Vec<String>,
+    /// Wakes the delivery worker; notified by [`Deliveries::queue`], the one place a
+    /// delivery is created, so nothing else has to know when to wake it.
+    wake: Arc<Notify>,
 }
 
 impl Deliveries {
+    /// Deliveries that wake `worker` whenever one is queued.
+    pub fn waking(worker: Arc<Notify>) -> Self {
+        Self {
+            wake: worker,
+            ..Self::default()
+        }
+    }
+
     /// Registers a webhook; the answer carries its secret, this once.
     pub fn create(
         &mut self,
@@ -241,6 +254,7 @@ impl Deliveries {
             },
         );
         self.order.push(id);
+        self.wake.notify_one();
         delivery
     }
 
@@ -318,11 +332,6 @@ impl Deliveries {
             .filter_map(|id| self.pending.get(id))
             .map(|p| p.delivery.clone())
             .collect()
-    }
-
-    /// Whether any delivery waits to be (re)tried: the worker needs waking only then.
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
     }
 
     /// When the next retry is due.

@@ -737,30 +737,24 @@ impl World {
         account_id: &str,
         order_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<Order, ApiError> {
-        let order = self.order(account_id, order_id)?.clone();
-        match order.status {
-            OrderStatus::Cancelled => Ok(order),
+    ) -> Result<Arc<Order>, ApiError> {
+        match &self.order(account_id, order_id)?.status {
+            OrderStatus::Cancelled => {}
             OrderStatus::Placed | OrderStatus::Pending | OrderStatus::Executing => {
-                Ok(self.cancel_with(order_id, OrderCancelledReason::UserRequest, now))
+                self.cancel_with(order_id, OrderCancelledReason::UserRequest, now);
             }
-            _ => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::OrderNotCancellable,
-                format!(
-                    "Order {order_id} is {} and can no longer be cancelled.",
-                    order.status
-                ),
-            )),
+            status => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::OrderNotCancellable,
+                    format!("Order {order_id} is {status} and can no longer be cancelled."),
+                ));
+            }
         }
+        Ok(Arc::clone(&self.orders[order_id]))
     }
 
-    fn cancel_with(
-        &mut self,
-        order_id: &str,
-        reason: OrderCancelledReason,
-        now: DateTime<Utc>,
-    ) -> Order {
+    fn cancel_with(&mut self, order_id: &str, reason: OrderCancelledReason, now: DateTime<Utc>) {
         self.release(order_id);
         self.unschedule(order_id);
         let order = self.order_mut(order_id);
@@ -770,7 +764,6 @@ impl World {
         order.modified_at = now;
         let order = Arc::clone(&self.orders[order_id]);
         self.record_event(order.account.as_deref().unwrap_or_default(), &order, now);
-        Order::clone(&order)
     }
 
     /// Releases what an open order reserved.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sophic_client::types::{
     CreateWebhookRequest, ErrorCode, ErrorParam, EventName, Order, OrderSide, OrderStatus,
-    PlaceOrderRequest, TokenResponse, UpdateWebhookRequest,
+    TokenResponse, UpdateWebhookRequest,
 };
 
 use super::query::{Query, page};
@@ -281,27 +281,14 @@ async fn place_order(
     mutation
         .run(&state, &account_id, |body| {
             let new = validate_order(body)?;
-            let (order, deliver) = {
-                let mut world = lock(&state.world);
-                let order = world.place(&account_id, new, state.clock.now())?;
-                (order, world.deliveries.has_pending())
-            };
-            wake_webhooks_if(&state, deliver);
+            let order = lock(&state.world).place(&account_id, new, state.clock.now())?;
             Ok(answer(StatusCode::CREATED, &*order))
         })
         .await
 }
 
-/// Wakes the delivery worker when a change queued deliveries (not on every change: with no
-/// webhook listening, waking it would only make it take the world lock for nothing).
-fn wake_webhooks_if(state: &AppState, deliver: bool) {
-    if deliver {
-        state.wake_webhooks.notify_one();
-    }
-}
-
-/// Checks a placement body field by field, naming every field at fault, then decodes it
-/// into the generated `PlaceOrderRequest`.
+/// Checks a placement body field by field, naming every field at fault, and returns the
+/// order it describes.
 fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::param("body", "invalid", "must be a JSON object"))?;
@@ -393,24 +380,18 @@ fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
-    let typed: PlaceOrderRequest = serde_json::from_value(value.clone()).map_err(|e| {
-        ApiError::param(
-            "body",
-            "invalid",
-            format!("does not match PlaceOrderRequest: {e}"),
-        )
-    })?;
-    let side = match typed.side {
+    // Every field was checked above, so the locals hold the whole order.
+    let side = match side.expect("checked above") {
         OrderSide::Buy => NewSide::Buy {
             cash: cash.flatten().expect("checked above"),
-            automatic_rollover: typed.automatic_rollover.unwrap_or(false),
+            automatic_rollover: rollover,
         },
         _ => NewSide::Sell {
             quantity: quantity.flatten().expect("checked above"),
         },
     };
     Ok(NewOrder {
-        instrument: instrument.unwrap_or(typed.instrument),
+        instrument: instrument.expect("checked above"),
         side,
     })
 }
@@ -579,13 +560,8 @@ async fn cancel_order(
 ) -> Response {
     mutation
         .run(&state, &account_id, |_| {
-            let (order, deliver) = {
-                let mut world = lock(&state.world);
-                let order = world.cancel(&account_id, &order_id, state.clock.now())?;
-                (order, world.deliveries.has_pending())
-            };
-            wake_webhooks_if(&state, deliver);
-            Ok(answer(StatusCode::OK, &order))
+            let order = lock(&state.world).cancel(&account_id, &order_id, state.clock.now())?;
+            Ok(answer(StatusCode::OK, &*order))
         })
         .await
 }
@@ -778,6 +754,5 @@ async fn test_webhook(
         } = &mut *world;
         deliveries.test(&principal.id, &webhook_id, ids, now)?
     };
-    state.wake_webhooks.notify_one();
     Ok(json_response(StatusCode::ACCEPTED, &delivery))
 }
