@@ -30,26 +30,22 @@ mod handler {
         /// reserve) and `reserved`.
         pub async fn cash_balances(&self) -> Result<Vec<CashBalance>> {
             let account = &self.account;
-            let response = self
-                .client
+            self.client
                 .send("list_cash_balances", Safety::Idempotent, |api| {
                     api.list_cash_balances().account_id(account).send().boxed()
                 })
-                .await?;
-            Ok(response.into_inner())
+                .await
         }
 
         /// One position per instrument held: `quantity` and `available_quantity` (less what
         /// open sells reserve).
         pub async fn positions(&self) -> Result<Vec<Position>> {
             let account = &self.account;
-            let response = self
-                .client
+            self.client
                 .send("list_positions", Safety::Idempotent, |api| {
                     api.list_positions().account_id(account).send().boxed()
                 })
-                .await?;
-            Ok(response.into_inner())
+                .await
         }
 
         /// The account's orders.

@@ -136,7 +136,7 @@ mod handler {
             paginate(page_size, start, move |limit, cursor| {
                 let (client, filters) = (client.clone(), filters.clone());
                 async move {
-                    let response = client
+                    client
                         .send("list_events", Safety::Idempotent, |api| {
                             let mut request = api.list_events().limit(limit);
                             if let Some(name) = &filters.name {
@@ -162,8 +162,7 @@ mod handler {
                             }
                             request.send().boxed()
                         })
-                        .await?;
-                    Ok(response.into_inner())
+                        .await
                 }
             })
         }

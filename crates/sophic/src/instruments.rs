@@ -28,27 +28,23 @@ mod handler {
 
         /// Every instrument (the API does not page this list).
         pub async fn list(&self) -> Result<Vec<Instrument>> {
-            let response = self
-                .client
+            self.client
                 .send("list_instruments", Safety::Idempotent, |api| {
                     api.list_instruments().send().boxed()
                 })
-                .await?;
-            Ok(response.into_inner())
+                .await
         }
 
         /// One instrument.
         pub async fn get(&self, instrument: &InstrumentId) -> Result<Instrument> {
-            let response = self
-                .client
+            self.client
                 .send("get_instrument", Safety::Idempotent, |api| {
                     api.get_instrument()
                         .instrument_id(instrument)
                         .send()
                         .boxed()
                 })
-                .await?;
-            Ok(response.into_inner())
+                .await
         }
     }
 }

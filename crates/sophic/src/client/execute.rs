@@ -161,13 +161,10 @@ where
     E: ErrorBody,
 {
     match error {
-        GeneratedError::UnexpectedResponse(response) if response.status().is_success() => {
+        GeneratedError::UnexpectedResponse(mut response) if response.status().is_success() => {
             let status = response.status();
-            let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|source| Error::Transport { source })?;
+            let headers = std::mem::take(response.headers_mut());
+            let body = response.bytes().await.map_err(transport)?;
             match serde_json::from_slice(&body) {
                 Ok(value) => Ok(ResponseValue::new(value, status, headers)),
                 Err(source) => Err(Error::Decode {

@@ -118,13 +118,14 @@ impl Client {
         self.inner.wait
     }
 
-    /// Sends one logical call through the request loop and returns the decoded answer.
+    /// Sends one logical call through the request loop and returns the decoded answer
+    /// (its status and headers have been recorded on the call's span by then).
     pub(crate) async fn send<T, F>(
         &self,
         operation: &'static str,
         safety: Safety,
         attempt: F,
-    ) -> Result<ResponseValue<T>>
+    ) -> Result<T>
     where
         T: DeserializeOwned,
         F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, sophic_client::types::Error>,
@@ -132,6 +133,7 @@ impl Client {
         self.inner
             .run(&self.inner.api, operation, safety, true, attempt)
             .await
+            .map(ResponseValue::into_inner)
     }
 }
 

@@ -46,9 +46,8 @@ impl OrdersHandler {
 
     /// Retrieves an order, with its trades.
     pub async fn get(&self, order: &OrderId) -> Result<Order> {
-        let (account, order) = (&self.account, order);
-        let response = self
-            .client
+        let account = &self.account;
+        self.client
             .send("get_order", Safety::Idempotent, |api| {
                 api.get_order()
                     .account_id(account)
@@ -56,8 +55,7 @@ impl OrdersHandler {
                     .send()
                     .boxed()
             })
-            .await?;
-        Ok(response.into_inner())
+            .await
     }
 
     /// Cancels an order that is `placed`, `pending` or `executing`; `.await` it. An order
@@ -121,15 +119,17 @@ pub(crate) fn new_idempotency_key() -> String {
     let mut bytes: [u8; 16] = crate::random::bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    // One allocation: this runs on every placement and cancellation.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            key.push('-');
+        }
+        key.push(char::from(HEX[usize::from(byte >> 4)]));
+        key.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    key
 }
 
 /// A placement; from [`OrdersHandler::place`]. `.await` it (or call [`PlaceOrder::send`]).
@@ -153,8 +153,7 @@ impl PlaceOrder {
     pub async fn send(self) -> Result<Order> {
         let key = idempotency_key::<PlaceOrderIdempotencyKey>(self.idempotency_key)?;
         let (account, body) = (self.orders.account(), &self.request);
-        let response = self
-            .orders
+        self.orders
             .client()
             .send("place_order", Safety::Idempotent, |api| {
                 api.place_order()
@@ -164,8 +163,7 @@ impl PlaceOrder {
                     .send()
                     .boxed()
             })
-            .await?;
-        Ok(response.into_inner())
+            .await
     }
 }
 
@@ -208,8 +206,7 @@ impl CancelOrder {
     pub async fn send(self) -> Result<Order> {
         let key = idempotency_key::<CancelOrderIdempotencyKey>(self.idempotency_key)?;
         let (account, order) = (self.orders.account(), &self.order);
-        let response = self
-            .orders
+        self.orders
             .client()
             .send("cancel_order", Safety::Idempotent, |api| {
                 api.cancel_order()
@@ -219,8 +216,7 @@ impl CancelOrder {
                     .send()
                     .boxed()
             })
-            .await?;
-        Ok(response.into_inner())
+            .await
     }
 }
 
@@ -331,7 +327,7 @@ impl ListOrders {
             let orders = orders.clone();
             let (statuses, instrument, side) = (statuses.clone(), instrument.clone(), side.clone());
             async move {
-                let response = orders
+                orders
                     .client()
                     .send("list_orders", Safety::Idempotent, |api| {
                         let mut request =
@@ -356,8 +352,7 @@ impl ListOrders {
                         }
                         request.send().boxed()
                     })
-                    .await?;
-                Ok(response.into_inner())
+                    .await
             }
         })
     }
@@ -396,7 +391,7 @@ impl ListPendingOrders {
         paginate(page_size, start, move |limit, cursor| {
             let orders = orders.clone();
             async move {
-                let response = orders
+                orders
                     .client()
                     .send("list_pending_orders", Safety::Idempotent, |api| {
                         let mut request = api
@@ -408,8 +403,7 @@ impl ListPendingOrders {
                         }
                         request.send().boxed()
                     })
-                    .await?;
-                Ok(response.into_inner())
+                    .await
             }
         })
     }
@@ -426,6 +420,17 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(a.as_bytes()[14], b'4');
         assert_eq!(a.matches('-').count(), 4);
+        let dashes: Vec<usize> = a.match_indices('-').map(|(i, _)| i).collect();
+        assert_eq!(dashes, [8, 13, 18, 23], "{a}");
+        assert!(
+            b"89ab".contains(&a.as_bytes()[19]),
+            "the RFC 4122 variant: {a}"
+        );
+        assert!(
+            a.bytes()
+                .all(|c| c == b'-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{a}"
+        );
     }
 
     #[test]

@@ -180,12 +180,14 @@ impl Poll {
                 .as_ref()
                 .is_none_or(|last| last.status != order.status);
             self.done = order.status.is_terminal();
-            self.last = Some(order.clone());
-            if changed {
-                // Something moved: look again soon.
-                self.next = self.first;
-                return Some(Ok(order));
+            if !changed {
+                self.last = Some(order);
+                continue;
             }
+            // Something moved: look again soon (the order is copied only when returned).
+            self.next = self.first;
+            self.last = Some(order.clone());
+            return Some(Ok(order));
         }
     }
 }

@@ -60,8 +60,7 @@ impl WebhooksHandler {
             .send("create_webhook", Safety::NotIdempotent, |api| {
                 api.create_webhook().body(body.clone()).send().boxed()
             })
-            .await?
-            .into_inner();
+            .await?;
         let secret = webhook
             .secret
             .take()
@@ -80,8 +79,7 @@ impl WebhooksHandler {
         let body = request
             .try_into()
             .map_err(|e| Error::invalid_input(format!("webhook update: {e}")))?;
-        let response = self
-            .client
+        self.client
             .send("update_webhook", Safety::Idempotent, |api| {
                 api.update_webhook()
                     .webhook_id(webhook)
@@ -89,18 +87,15 @@ impl WebhooksHandler {
                     .send()
                     .boxed()
             })
-            .await?;
-        Ok(response.into_inner())
+            .await
     }
 
     /// Queues a signed test delivery (`webhook.test`) to the webhook's URL.
     pub async fn test(&self, webhook: &WebhookId) -> Result<WebhookDelivery> {
-        let response = self
-            .client
+        self.client
             .send("test_webhook", Safety::NotIdempotent, |api| {
                 api.test_webhook().webhook_id(webhook).send().boxed()
             })
-            .await?;
-        Ok(response.into_inner())
+            .await
     }
 }
