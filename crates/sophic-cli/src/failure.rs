@@ -33,12 +33,14 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Verification(_) => 5,
             Failure::Unexpected(_) => 1,
+            // The kind of failure first: an answer that did not decode is ours (1) whatever
+            // status it came with, not an unreachable API (4).
+            Failure::Sdk(sophic::Error::Decode { .. }) => 1,
+            Failure::Sdk(sophic::Error::InvalidInput { .. }) => 2,
             Failure::Sdk(e) => match e.status() {
                 Some(s) if s.is_client_error() => 3,
                 Some(_) => 4,
                 None if matches!(e, sophic::Error::Auth(_)) => 3,
-                None if matches!(e, sophic::Error::InvalidInput { .. }) => 2,
-                None if matches!(e, sophic::Error::Decode { .. }) => 1,
                 None => 4,
             },
         })
@@ -74,5 +76,30 @@ impl Failure {
             other => text.push_str(&other.to_string()),
         }
         eprintln!("{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_error(status: Option<u16>) -> sophic::Error {
+        sophic::Error::Decode {
+            status: status.map(|s| s.try_into().unwrap()),
+            request_id: None,
+            body: Default::default(),
+            source: serde_json::from_str::<u8>("not json").unwrap_err(),
+        }
+    }
+
+    #[test]
+    fn an_answer_that_does_not_decode_exits_1_whatever_its_status() {
+        for status in [None, Some(200), Some(201)] {
+            assert_eq!(
+                Failure::Sdk(decode_error(status)).exit_code(),
+                ExitCode::from(1),
+                "{status:?}"
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
-use sophic::orders::OrderRequest;
+use sophic::orders::{OrderExt as _, OrderRequest};
 use sophic::types::Order;
 use sophic::{Amount, InstrumentId, Quantity};
 
@@ -44,14 +44,7 @@ pub async fn run(target: &Target, out: &Output) -> Result<(), Failure> {
         .send()
         .await?;
     say(placed(&buy));
-    let buy = follow(
-        &orders,
-        &buy.id.parse().map_err(sophic::Error::from)?,
-        None,
-        TIMEOUT,
-        out,
-    )
-    .await?;
+    let buy = follow(&orders, &buy.order_id(), None, TIMEOUT, out).await?;
     say(format!(
         "   {}: {} units at {} for {} (fees {})\n",
         out.status(&buy.status),
@@ -81,14 +74,7 @@ pub async fn run(target: &Target, out: &Output) -> Result<(), Failure> {
         .send()
         .await?;
     say(placed(&sell));
-    let sell = follow(
-        &orders,
-        &sell.id.parse().map_err(sophic::Error::from)?,
-        None,
-        TIMEOUT,
-        out,
-    )
-    .await?;
+    let sell = follow(&orders, &sell.order_id(), None, TIMEOUT, out).await?;
     say(format!(
         "   {}: {} units sold for {} less {} in fees\n",
         out.status(&sell.status),

@@ -114,14 +114,6 @@ async fn list(orders: &OrdersHandler, args: &ListOrdersArgs) -> Result<Vec<Order
     Ok(stream.take(args.limit).try_collect().await?)
 }
 
-/// Whether `status` is at or past `until` (or terminal).
-fn reached(status: &OrderStatus, until: Option<&OrderStatus>) -> bool {
-    status.is_terminal()
-        || until.is_some_and(|u| {
-            u == status || matches!((u.progress(), status.progress()), (Some(a), Some(b)) if b >= a)
-        })
-}
-
 /// Follows an order until it is terminal (or reaches `until`), showing each status change:
 /// a spinner on a terminal, one line per change otherwise. Returns the last order seen.
 pub async fn follow(
@@ -152,7 +144,7 @@ pub async fn follow(
             ),
             None => {}
         }
-        let done = reached(&order.status, until.as_ref());
+        let done = order.status.has_reached(until.as_ref());
         last = Some(order);
         if done {
             break;

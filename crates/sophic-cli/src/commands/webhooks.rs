@@ -112,20 +112,11 @@ pub fn verify(args: &VerifyArgs, out: &Output) -> Result<(), Failure> {
     let delivery = verifier
         .verify_at(&headers, &body, now)
         .map_err(|e| Failure::Verification(format!("the delivery does not verify: {e}")))?;
-    let (name, subject) = match &delivery.event {
-        WebhookEvent::Order(e) => (
-            e.event.name.to_string(),
-            format!("order {} is {}", e.order.id, e.order.status),
-        ),
-        WebhookEvent::Test(e) => (e.name.to_string(), "a test delivery".to_string()),
-        WebhookEvent::Unknown(e) => (
-            e.name.clone(),
-            "an event this CLI does not know".to_string(),
-        ),
-        _ => (
-            "unknown".to_string(),
-            "an event this CLI does not know".to_string(),
-        ),
+    let name = delivery.event.name();
+    let subject = match (&delivery.event, delivery.event.order()) {
+        (_, Some(order)) => format!("order {} is {}", order.id, order.status),
+        (WebhookEvent::Test(_), None) => "a test delivery".to_string(),
+        _ => "an event this CLI does not know".to_string(),
     };
     let summary = json!({
         "verified": true,

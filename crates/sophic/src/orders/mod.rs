@@ -154,6 +154,9 @@ pub trait OrderStatusExt {
     /// How far along the lifecycle the status is (`placed` 0 … `settled` 4), `None` for
     /// `cancelled` and for statuses this SDK does not know.
     fn progress(&self) -> Option<u8>;
+    /// Whether a wait for `target` (or, with `None`, for the end) is over at this status:
+    /// the status is terminal, is the target, or is past it (`settled` is past `filled`).
+    fn has_reached(&self, target: Option<&OrderStatus>) -> bool;
 }
 
 impl OrderStatusExt for OrderStatus {
@@ -174,6 +177,17 @@ impl OrderStatusExt for OrderStatus {
             Self::Settled => Some(4),
             Self::Cancelled | Self::Unknown(_) => None,
         }
+    }
+
+    fn has_reached(&self, target: Option<&OrderStatus>) -> bool {
+        if self.is_terminal() {
+            return true;
+        }
+        let Some(target) = target else {
+            return false;
+        };
+        self == target
+            || matches!((self.progress(), target.progress()), (Some(now), Some(goal)) if now >= goal)
     }
 }
 

@@ -86,7 +86,7 @@ impl WaitForOrder {
         let target = self.target.clone();
         let mut changes = self.status_changes();
         while let Some(order) = changes.try_next().await? {
-            if reached(&order.status, target.as_ref()) {
+            if order.status.has_reached(target.as_ref()) {
                 return Ok(order);
             }
         }
@@ -123,17 +123,6 @@ impl IntoFuture for WaitForOrder {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-fn reached(status: &OrderStatus, target: Option<&OrderStatus>) -> bool {
-    if status.is_terminal() {
-        return true;
-    }
-    let Some(target) = target else {
-        return false;
-    };
-    status == target
-        || matches!((status.progress(), target.progress()), (Some(now), Some(goal)) if now >= goal)
 }
 
 struct Poll {
@@ -195,6 +184,10 @@ impl Poll {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reached(status: &OrderStatus, target: Option<&OrderStatus>) -> bool {
+        status.has_reached(target)
+    }
 
     #[test]
     fn a_wait_for_filled_also_ends_at_settled_and_cancelled() {
