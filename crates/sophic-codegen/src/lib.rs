@@ -80,6 +80,14 @@ fn decimal_schema() -> SchemaObject {
     }
 }
 
+/// The items of the generated `types` module, which the passes rewrite.
+pub(crate) fn types_module(file: &mut syn::File) -> Option<&mut Vec<syn::Item>> {
+    file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
+}
+
 /// Removes from every `#[derive(..)]` of `attrs` the derives `drop` picks; returns whether
 /// any was removed. (Shared by the passes that replace or move derives.)
 pub(crate) fn drop_derives(
@@ -123,6 +131,13 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
         .map_err(|e| CodegenError::Generate(e.to_string()))?;
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
+    if types_module(&mut file).is_none() {
+        return Err(CodegenError::Syntax(
+            "progenitor produced no `types` module for the passes to work on".into(),
+        ));
+    }
+    // Order matters: `schemas` moves behind the feature the `JsonSchema` impls that
+    // `open_enums` writes, so it runs after it.
     open_enums::open_string_enums(&mut file);
     responses::move_response_headers(&mut file);
     schemas::make_schemas_optional(&mut file);

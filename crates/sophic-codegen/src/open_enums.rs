@@ -31,10 +31,7 @@ pub const UNKNOWN_VARIANT: &str = "Unknown";
 
 /// Opens every server-owned string enum of the generated `types` module.
 pub fn open_string_enums(file: &mut File) {
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
-        Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    }) else {
+    let Some(types) = crate::types_module(file) else {
         return;
     };
     let mut opened: Vec<Ident> = Vec::new();

@@ -27,8 +27,10 @@ impl VisitMut for Rewrite {
     fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
         visit_mut::visit_expr_call_mut(self, call);
         if let Expr::Path(ExprPath { path, .. }) = call.func.as_mut() {
-            let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-            if names.ends_with(&["ResponseValue".to_owned(), "from_response".to_owned()]) {
+            let mut last_two = path.segments.iter().rev().take(2).map(|s| &s.ident);
+            if last_two.next().is_some_and(|i| i == "from_response")
+                && last_two.next().is_some_and(|i| i == "ResponseValue")
+            {
                 *path = syn::parse_str(DECODER).expect("a path");
                 self.count += 1;
             }

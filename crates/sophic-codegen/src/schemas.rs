@@ -15,10 +15,7 @@ pub const FEATURE: &str = "schemars";
 /// Moves every `JsonSchema` derive and impl of the `types` module behind [`FEATURE`];
 /// returns how many types it touched.
 pub fn make_schemas_optional(file: &mut File) -> usize {
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
-        Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    }) else {
+    let Some(types) = crate::types_module(file) else {
         return 0;
     };
     let mut count = 0;
