@@ -22,7 +22,7 @@ use sophic_bench::fixtures::{CASH, FUNDING, INSTRUMENT};
 use sophic_bench::handwritten::{HandWrittenClient, MinimalOrder};
 use sophic_bench::report::{self, Contender, Rounds};
 use sophic_client::ClientState;
-use sophic_client::types::{Order, OrderSide, OrderType, PlaceOrderRequest};
+use sophic_client::types::{Order, PlaceOrderRequest};
 use sophic_sandbox::{AccountSpec, Sandbox, SandboxConfig};
 use tokio::runtime::Runtime;
 
@@ -67,24 +67,22 @@ impl Clients {
             .token(&account.token)
             .build()
             .expect("an SDK client");
+        let (instrument, cash): (InstrumentId, Amount) = (
+            INSTRUMENT.parse().expect("an instrument id"),
+            CASH.parse().expect("an amount"),
+        );
         Self {
+            // The very body the SDK sends, so both contenders place the same order.
+            body: OrderRequest::from(OrderRequest::buy(&instrument, cash)).into_wire(),
             handwritten: HandWrittenClient::new(&base_url, &account.token, &account.id)
                 .expect("a hand-written client"),
             generated: sophic_client::Client::new(
                 &base_url,
                 ClientState::with_token(SecretString::from(account.token.clone())),
             ),
-            body: PlaceOrderRequest {
-                instrument: INSTRUMENT.to_string(),
-                order_type: OrderType::Market,
-                side: OrderSide::Buy,
-                cash_amount: Some(CASH.parse().expect("a decimal")),
-                quantity: None,
-                automatic_rollover: None,
-            },
             sdk: sdk.orders(&account.id.parse::<AccountId>().expect("an account id")),
-            instrument: INSTRUMENT.parse().expect("an instrument id"),
-            cash: CASH.parse().expect("an amount"),
+            instrument,
+            cash,
             account: account.id,
             _sandbox: sandbox,
         }

@@ -2,9 +2,6 @@
 
 use serde_json::Value;
 
-/// The spec every benchmark talks about.
-pub const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/orders.yaml");
-
 /// The instrument every placement buys (the spec's examples trade it; it takes whole-dollar
 /// cash amounts).
 pub const INSTRUMENT: &str = "ins_xyz789";
@@ -22,16 +19,13 @@ pub const ORDER_COUNT: usize = 1_000;
 /// The spec's `components.examples.SettledBuyOrder.value`: a settled buy with one trade,
 /// every field present.
 pub fn settled_buy_order() -> Value {
-    let text = std::fs::read_to_string(SPEC_PATH)
-        .unwrap_or_else(|e| panic!("cannot read {SPEC_PATH}: {e}"));
-    let spec: serde_yaml::Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{SPEC_PATH} is not YAML: {e}"));
-    let example = &spec["components"]["examples"]["SettledBuyOrder"]["value"];
+    let mut spec = sophic_tests::orders_spec();
+    let example = spec["components"]["examples"]["SettledBuyOrder"]["value"].take();
     assert!(
         !example.is_null(),
-        "{SPEC_PATH} has no components.examples.SettledBuyOrder"
+        "openapi/orders.yaml has no components.examples.SettledBuyOrder"
     );
-    serde_json::to_value(example).expect("YAML of strings, booleans and nulls is JSON")
+    example
 }
 
 /// A JSON array of `count` settled buys, as `GET /accounts/{id}/orders` would answer them:
