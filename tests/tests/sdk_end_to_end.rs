@@ -154,17 +154,7 @@ async fn lists_page_across_several_pages_with_their_filters_kept() {
             .unwrap();
     }
     buys.reverse();
-    let listed: Vec<String> = world
-        .orders()
-        .list()
-        .side(OrderSide::Buy)
-        .status(OrderStatus::Placed)
-        .page_size(2)
-        .stream()
-        .map_ok(|o| o.id)
-        .try_collect()
-        .await
-        .unwrap();
+    let listed = placed_buys_two_a_page(&world).await;
     assert_eq!(
         listed, buys,
         "7 buys over 4 pages of 2, newest first, no sell"
@@ -192,7 +182,13 @@ async fn lists_page_across_several_pages_with_their_filters_kept() {
         .cancel(&buys[0].parse::<OrderId>().unwrap())
         .await
         .unwrap();
-    let still_placed: Vec<String> = world
+    let still_placed = placed_buys_two_a_page(&world).await;
+    assert_eq!(still_placed, buys[1..], "the cancelled buy is filtered out");
+}
+
+/// The ids of the account's `placed` buys, newest first, read two to a page.
+async fn placed_buys_two_a_page(world: &World) -> Vec<String> {
+    world
         .orders()
         .list()
         .side(OrderSide::Buy)
@@ -202,8 +198,7 @@ async fn lists_page_across_several_pages_with_their_filters_kept() {
         .map_ok(|o| o.id)
         .try_collect()
         .await
-        .unwrap();
-    assert_eq!(still_placed, buys[1..], "the cancelled buy is filtered out");
+        .unwrap()
 }
 
 #[tokio::test]
