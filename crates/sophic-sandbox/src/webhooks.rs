@@ -190,22 +190,21 @@ impl Deliveries {
         Ok(self.queue(id, None, payload, delivery_id, now))
     }
 
-    /// Queues an event named `name` for every enabled webhook of these owners that listens
-    /// to it. The event is built and serialized only when some webhook listens, and once.
+    /// Queues an event named `name` for every enabled webhook that listens to it and whose
+    /// owner `is_owner` accepts. The event is built and serialized only when some webhook
+    /// listens, and once.
     pub fn enqueue_event(
         &mut self,
         name: &EventName,
         event: impl FnOnce() -> Event,
-        owners: &[String],
+        is_owner: impl Fn(&str) -> bool,
         ids: &mut IdGen,
         now: DateTime<Utc>,
     ) {
         let targets: Vec<String> = self
             .webhooks
             .values()
-            .filter(|r| {
-                owners.contains(&r.owner) && !r.webhook.disabled && listens_to(&r.webhook, name)
-            })
+            .filter(|r| !r.webhook.disabled && listens_to(&r.webhook, name) && is_owner(&r.owner))
             .map(|r| r.webhook.id.clone())
             .collect();
         if targets.is_empty() {

@@ -971,23 +971,22 @@ impl World {
             order: Arc::clone(order),
             at,
         };
-        let owners: Vec<String> = self.principals_of(account).into_iter().collect();
-        self.deliveries
-            .enqueue_event(&record.name, || record.event(), &owners, &mut self.ids, at);
+        let World {
+            deliveries,
+            clients,
+            ids,
+            ..
+        } = self;
+        // The owners whose webhooks hear the account's events: the account itself and the
+        // OAuth clients scoped to it (asked only of webhooks that exist, no list built).
+        let is_owner = |owner: &str| {
+            owner == account
+                || clients
+                    .get(owner)
+                    .is_some_and(|c| c.accounts.iter().any(|a| a == account))
+        };
+        deliveries.enqueue_event(&record.name, || record.event(), is_owner, ids, at);
         self.events.push(record);
-    }
-
-    /// Every principal id whose tokens may act on `account` (the account itself and the
-    /// OAuth clients scoped to it): the owners whose webhooks hear its events.
-    fn principals_of(&self, account: &str) -> BTreeSet<String> {
-        let mut owners: BTreeSet<String> = self
-            .clients
-            .values()
-            .filter(|c| c.accounts.iter().any(|a| a == account))
-            .map(|c| c.id.clone())
-            .collect();
-        owners.insert(account.to_string());
-        owners
     }
 
     /// Events on the principal's accounts, newest first.
