@@ -710,11 +710,10 @@ impl World {
         Ok(())
     }
 
-    /// An order of the account.
-    pub fn order(&self, account_id: &str, order_id: &str) -> Result<&Order, ApiError> {
+    /// An order of the account (shared: a clone of it is cheap, and outlives the lock).
+    pub fn order(&self, account_id: &str, order_id: &str) -> Result<&Arc<Order>, ApiError> {
         self.orders
             .get(order_id)
-            .map(AsRef::as_ref)
             .filter(|o| o.account.as_deref() == Some(account_id))
             .ok_or_else(|| ApiError::not_found("order", order_id))
     }
@@ -723,12 +722,12 @@ impl World {
     pub fn orders_newest_first<'a>(
         &'a self,
         account: &'a Account,
-    ) -> impl Iterator<Item = &'a Order> + 'a {
+    ) -> impl Iterator<Item = &'a Arc<Order>> + 'a {
         account
             .orders
             .iter()
             .rev()
-            .filter_map(|id| self.orders.get(id).map(AsRef::as_ref))
+            .filter_map(|id| self.orders.get(id))
     }
 
     /// Cancels an order at the user's request (an already cancelled one is answered as is).

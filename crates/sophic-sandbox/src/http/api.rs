@@ -1,5 +1,7 @@
 //! The 14 operations of `openapi/orders.yaml`.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -528,15 +530,19 @@ fn page_of_orders(
     keep: impl Fn(&Order) -> bool,
 ) -> Result<Response, ApiError> {
     let limit = query.limit()?;
-    let world = lock(&state.world);
-    let account = world.account_for(principal, account_id)?;
-    let orders = page(
-        world.orders_newest_first(account),
-        |o| &o.id,
-        query.get("starting_after"),
-        keep,
-        limit,
-    )?;
+    // The page holds shared orders, so it is serialized after the world lock is released.
+    let orders = {
+        let world = lock(&state.world);
+        let account = world.account_for(principal, account_id)?;
+        page(
+            world.orders_newest_first(account),
+            |o| &o.id,
+            query.get("starting_after"),
+            |o| keep(o),
+            limit,
+        )?
+    };
+    let orders: Vec<&Order> = orders.iter().map(AsRef::as_ref).collect();
     Ok(json_response(StatusCode::OK, &orders))
 }
 
@@ -545,12 +551,12 @@ async fn get_order(
     Auth(principal): Auth,
     Path((account_id, order_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let world = lock(&state.world);
-    world.account_for(&principal, &account_id)?;
-    Ok(json_response(
-        StatusCode::OK,
-        world.order(&account_id, &order_id)?,
-    ))
+    let order = {
+        let world = lock(&state.world);
+        world.account_for(&principal, &account_id)?;
+        Arc::clone(world.order(&account_id, &order_id)?)
+    };
+    Ok(json_response(StatusCode::OK, &*order))
 }
 
 async fn cancel_order(
@@ -598,15 +604,12 @@ async fn get_instrument(
     Auth(_): Auth,
     Path(instrument_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let world = lock(&state.world);
-    let listing = world
+    let today = state.clock.now().date_naive();
+    let instrument = lock(&state.world)
         .listing(&instrument_id)
+        .map(|listing| listing.full(today))
         .ok_or_else(|| ApiError::not_found("instrument", &instrument_id))?;
-    Ok(json_response(
-        StatusCode::OK,
-        &listing.full(now.date_naive()),
-    ))
+    Ok(json_response(StatusCode::OK, &instrument))
 }
 
 // ---- events ---------------------------------------------------------------------------------
