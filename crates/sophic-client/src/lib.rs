@@ -57,6 +57,16 @@ impl ClientState {
         Self::default()
     }
 
+    /// State holding a bearer token, or why the token cannot be sent in a header (the
+    /// check every request would otherwise fail with).
+    pub fn try_with_token(token: SecretString) -> Result<Self, String> {
+        let bearer = Bearer::new(token);
+        bearer.header.as_ref().map_err(Clone::clone)?;
+        Ok(Self {
+            token: Arc::new(RwLock::new(Some(bearer))),
+        })
+    }
+
     /// State holding a bearer token.
     pub fn with_token(token: SecretString) -> Self {
         let state = Self::default();

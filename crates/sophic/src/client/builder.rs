@@ -227,20 +227,30 @@ impl ClientBuilder {
             Some(client) => client,
             None => self.build_http_client(&base_url)?,
         };
-        let state = match &credentials {
+        let (state, tokens) = match &credentials {
             Credentials::Token(token) => {
-                check_token(token)?;
-                ClientState::with_token(token.clone())
+                let refused = || {
+                    Error::invalid_input(
+                        "the token is empty or holds characters not allowed in a header",
+                    )
+                };
+                if token.expose_secret().is_empty() {
+                    return Err(refused());
+                }
+                // The generated client's state is the one judge of a sendable token.
+                let state = ClientState::try_with_token(token.clone()).map_err(|_| refused())?;
+                (state, None)
             }
-            Credentials::ClientCredentials(_) => ClientState::new(),
-        };
-        let tokens = match &credentials {
-            Credentials::Token(_) => None,
-            Credentials::ClientCredentials(credentials) => Some(TokenManager::new(
-                credentials.clone(),
-                sophic_client::Client::new_with_client(&base_url, http.clone(), ClientState::new()),
-                state.clone(),
-            )),
+            Credentials::ClientCredentials(credentials) => {
+                let state = ClientState::new();
+                let token_api = sophic_client::Client::new_with_client(
+                    &base_url,
+                    http.clone(),
+                    ClientState::new(),
+                );
+                let tokens = TokenManager::new(credentials.clone(), token_api, state.clone());
+                (state, Some(tokens))
+            }
         };
         let api = sophic_client::Client::new_with_client(&base_url, http, state);
         Ok(Client {
@@ -283,16 +293,6 @@ fn normalize_base_url(base_url: &str) -> Result<String> {
         return Err(invalid("has a query or fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-fn check_token(token: &SecretString) -> Result<()> {
-    let value = format!("Bearer {}", token.expose_secret());
-    if token.expose_secret().is_empty() || reqwest::header::HeaderValue::from_str(&value).is_err() {
-        return Err(Error::invalid_input(
-            "the token is empty or holds characters not allowed in a header",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -344,5 +344,11 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        let empty = ClientBuilder::default()
+            .base_url("http://127.0.0.1:1")
+            .token("")
+            .build()
+            .unwrap_err();
+        assert!(matches!(empty, Error::InvalidInput { .. }), "{empty}");
     }
 }
