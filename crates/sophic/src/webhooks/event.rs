@@ -1,5 +1,6 @@
 //! The typed event inside a delivery.
 
+use serde::Deserialize as _;
 use serde_json::Value;
 use sophic_client::types::{Event, EventName, Order};
 
@@ -49,19 +50,21 @@ impl WebhookEvent {
             .and_then(Value::as_str)
             .ok_or_else(|| WebhookError::InvalidPayload("it has no `name`".into()))?
             .to_owned();
-        let known: EventName =
-            serde_json::from_value(Value::String(name.clone())).map_err(invalid)?;
-        if is_order_event(&known) {
+        // `FromStr` is strict: only the names this SDK knows parse.
+        if name
+            .parse::<EventName>()
+            .is_ok_and(|known| is_order_event(&known))
+        {
+            // Decoded from the tree in place, not from copies of it.
+            let order = Order::deserialize(&json["data"]).map_err(invalid)?;
             let event: Event = serde_json::from_value(json).map_err(invalid)?;
-            let order: Order =
-                serde_json::from_value(Value::Object(event.data.clone())).map_err(invalid)?;
             return Ok(Self::Order(OrderEvent {
                 event,
                 order: Box::new(order),
             }));
         }
         if name == "webhook.test"
-            && let Ok(event) = serde_json::from_value::<Event>(json.clone())
+            && let Ok(event) = Event::deserialize(&json)
         {
             return Ok(Self::Test(event));
         }
