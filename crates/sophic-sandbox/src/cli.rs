@@ -25,9 +25,19 @@ pub struct Args {
     /// Fee rate on buys' cash and sells' notional.
     #[arg(long, env = "SOPHIC_SANDBOX_FEE_RATE", default_value = "0.005")]
     pub fee_rate: Decimal,
-    /// Seed of the id generator.
-    #[arg(long, env = "SOPHIC_SANDBOX_SEED", default_value_t = 42)]
-    pub seed: u64,
+    /// Seed of ids and, when given, of secrets too (tokens, client secrets, webhook keys),
+    /// so that the demo credentials are the same at every start. Without it ids follow
+    /// seed 42 and secrets are random.
+    #[arg(long, env = "SOPHIC_SANDBOX_SEED")]
+    pub seed: Option<u64>,
+    /// The token every /sandbox/… request must then carry (`Authorization: Bearer …`);
+    /// required when --host is not a loopback address.
+    #[arg(long, env = "SOPHIC_SANDBOX_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// A host name, besides IP addresses and localhost, that requests may be addressed to
+    /// (repeatable; requests for any other name are refused, against DNS rebinding).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
 }
 
 fn parse_mode(s: &str) -> Result<ClockMode, String> {
@@ -50,7 +60,14 @@ impl Args {
         };
         config.addr = SocketAddr::new(self.host, self.port);
         config.rules.fee_rate = self.fee_rate;
-        config.seed = self.seed;
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+            config.secret_seed = Some(seed);
+        }
+        config.access = crate::Access {
+            allowed_hosts: self.allowed_hosts.clone(),
+            control_token: self.control_token.clone(),
+        };
         config
     }
 }

@@ -1,22 +1,31 @@
-//! Id generation: a type prefix and 14 characters from a seeded generator, so a sandbox
-//! started with the same seed hands out the same ids in the same order.
+//! Id and secret generation. Ids are a type prefix and 14 characters from a seeded
+//! generator, so a sandbox started with the same seed hands out the same ids in the same
+//! order. Secrets (tokens' signatures, OAuth client secrets, webhook signing keys) are 32
+//! random bytes from the operating system, as the contract says of webhook secrets, so no
+//! one can work out another account's token from the seed; a secret seed (`--seed` on the
+//! command line) makes them reproducible too, for a demo that must print the same
+//! credentials every time.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 
 const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Makes prefixed ids (`ord_…`, `acc_…`).
+/// Makes prefixed ids (`ord_…`, `acc_…`) and secrets.
 #[derive(Debug)]
 pub struct IdGen {
     rng: StdRng,
+    /// `None`: secrets come from the operating system.
+    secrets: Option<StdRng>,
 }
 
 impl IdGen {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
+    /// Ids from `seed`; secrets from `secret_seed`, or from the operating system.
+    pub fn new(seed: u64, secret_seed: Option<u64>) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed),
+            // Another stream than the ids', so that the two never repeat each other.
+            secrets: secret_seed.map(|s| StdRng::seed_from_u64(s ^ 0x5EC2_E7A5_5EC2_E7A5)),
         }
     }
 
@@ -28,10 +37,38 @@ impl IdGen {
         format!("{prefix}_{body}")
     }
 
-    /// Random bytes (webhook secrets, token signatures).
-    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
+    /// Secret bytes (webhook keys, token signatures).
+    pub fn secret_bytes<const N: usize>(&mut self) -> [u8; N] {
         let mut out = [0u8; N];
-        self.rng.fill(&mut out[..]);
+        match &mut self.secrets {
+            Some(seeded) => seeded.fill_bytes(&mut out),
+            None => rand::rng().fill_bytes(&mut out),
+        }
         out
+    }
+
+    /// A secret string: `prefix_` and 32 characters (about 190 bits).
+    pub fn secret(&mut self, prefix: &str) -> String {
+        let bytes = self.secret_bytes::<32>();
+        let body: String = bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect();
+        format!("{prefix}_{body}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_seed_and_secrets_do_not_unless_seeded() {
+        let (mut a, mut b) = (IdGen::new(42, None), IdGen::new(42, None));
+        assert_eq!(a.next("ord"), b.next("ord"));
+        assert_ne!(a.secret_bytes::<32>(), b.secret_bytes::<32>());
+        let (mut a, mut b) = (IdGen::new(42, Some(7)), IdGen::new(1, Some(7)));
+        assert_eq!(a.secret("sk"), b.secret("sk"));
+        assert_eq!(a.secret("sk").len(), 3 + 32);
     }
 }

@@ -27,6 +27,7 @@ pub mod faults;
 mod http;
 pub mod idempotency;
 mod ids;
+pub mod limits;
 pub mod market;
 pub mod webhooks;
 pub mod world;
@@ -44,6 +45,7 @@ use tokio::sync::Notify;
 pub use clock::{Clock, ClockMode};
 pub use error::ApiError;
 pub use faults::{FaultKind, FaultSpec};
+pub use http::guard::Access;
 pub use world::{AccountSpec, Delays, OauthClient, Rules};
 
 use clock::lock;
@@ -62,6 +64,13 @@ pub struct SandboxConfig {
     pub rules: Rules,
     /// Seed of the id generator.
     pub seed: u64,
+    /// Seed of secrets (tokens, client secrets, webhook keys); `None`, the default: the
+    /// operating system's randomness, so that secrets cannot be worked out from the seed.
+    pub secret_seed: Option<u64>,
+    /// Host names and control token ([`Access`]); a non-loopback `addr` needs a token.
+    pub access: Access,
+    /// How long an HTTP/1 client has to send a request's headers.
+    pub header_read_timeout: Duration,
     /// Lifetime of tokens from `POST /auth/token`.
     pub token_lifetime: TimeDelta,
     /// Whether to create a funded demo account (and an OAuth client for it) at start.
@@ -77,6 +86,9 @@ impl SandboxConfig {
             start: "2026-03-12T14:30:00Z".parse().expect("a valid instant"),
             rules: Rules::default(),
             seed: 42,
+            secret_seed: None,
+            access: Access::default(),
+            header_read_timeout: limits::HEADER_READ_TIMEOUT,
             token_lifetime: TimeDelta::minutes(15),
             demo_account: false,
         }
@@ -105,6 +117,8 @@ pub struct Shared {
     pub(crate) faults: Mutex<faults::Faults>,
     pub(crate) idempotency: Mutex<idempotency::Store>,
     pub(crate) config: SandboxConfig,
+    /// The listener's address: no webhook may point at it.
+    pub(crate) addr: SocketAddr,
     pub(crate) requests: AtomicU64,
     pub(crate) tokens_issued: AtomicU64,
     /// Shared with the world's deliveries, which notify it when one is queued.
@@ -116,14 +130,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn new(config: SandboxConfig) -> Self {
+    fn new(config: SandboxConfig, addr: SocketAddr) -> Self {
         let wake_webhooks = Arc::new(Notify::new());
         Self {
-            world: Mutex::new(new_world(&config, &wake_webhooks)),
+            world: Mutex::new(new_world(&config, addr, &wake_webhooks)),
             clock: Clock::new(config.clock, config.start),
             faults: Mutex::default(),
             idempotency: Mutex::default(),
             config,
+            addr,
             requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
             wake_webhooks,
@@ -145,13 +160,30 @@ impl Shared {
         lock(&self.world).run_due(now);
     }
 
-    /// Moves the clock forward by `by`, running each step at its due time.
-    pub(crate) fn advance(&self, by: TimeDelta) -> (DateTime<Utc>, usize) {
-        let target = self.clock.now() + by;
+    /// Moves the clock forward by `by` (at most [`limits::MAX_ADVANCE`], never past
+    /// [`limits::latest_instant`]), running each step at its due time; refuses, naming
+    /// `body.seconds`, a move past either bound.
+    pub(crate) fn advance(&self, by: TimeDelta) -> Result<(DateTime<Utc>, usize), ApiError> {
+        let latest = limits::latest_instant();
+        let target = self
+            .clock
+            .now()
+            .checked_add_signed(by)
+            .filter(|t| by <= limits::MAX_ADVANCE && *t <= latest)
+            .ok_or_else(|| {
+                ApiError::param(
+                    "body.seconds",
+                    "too_large",
+                    format!(
+                        "moves the clock at most {} days at a time, and never past {latest}",
+                        limits::MAX_ADVANCE.num_days()
+                    ),
+                )
+            })?;
         let steps = self.run_until(Some(target));
         self.clock.advance_to(target);
         self.wake_webhooks.notify_one();
-        (self.clock.now(), steps)
+        Ok((self.clock.now(), steps))
     }
 
     /// Moves the clock to each next step until no order can move.
@@ -175,16 +207,18 @@ impl Shared {
     }
 
     fn reset(&self) {
-        *lock(&self.world) = new_world(&self.config, &self.wake_webhooks);
+        *lock(&self.world) = new_world(&self.config, self.addr, &self.wake_webhooks);
         lock(&self.faults).clear();
         *lock(&self.idempotency) = idempotency::Store::default();
+        self.release.notify_waiters();
     }
 }
 
 /// A fresh world whose deliveries wake the worker behind `wake_webhooks`.
-fn new_world(config: &SandboxConfig, wake_webhooks: &Arc<Notify>) -> World {
-    let mut world = World::new(config.seed, config.rules.clone());
-    world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks));
+fn new_world(config: &SandboxConfig, addr: SocketAddr, wake_webhooks: &Arc<Notify>) -> World {
+    let ids = world::IdGen::new(config.seed, config.secret_seed);
+    let mut world = World::new(ids, config.rules.clone());
+    world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks), addr);
     world
 }
 
@@ -208,10 +242,31 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Binds `config.addr` and starts serving.
+    ///
+    /// Refuses (`InvalidInput`) an address off loopback without a control token: anyone
+    /// who can reach such a sandbox could otherwise reset it or mint accounts.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        if !(Decimal::ZERO..Decimal::ONE).contains(&config.rules.fee_rate) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the fee rate must be at least 0 and below 1, not {}",
+                    config.rules.fee_rate
+                ),
+            ));
+        }
+        if !config.addr.ip().is_loopback() && config.access.control_token.is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "listening on {} (not loopback) needs a control token for /sandbox/…: pass --control-token or set SOPHIC_SANDBOX_CONTROL_TOKEN",
+                    config.addr
+                ),
+            ));
+        }
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config.clone()));
+        let shared = Arc::new(Shared::new(config.clone(), addr));
         let mut sandbox = Self {
             shared: shared.clone(),
             addr,
@@ -278,10 +333,17 @@ impl Sandbox {
 
     /// Moves the clock forward, running every lifecycle step that falls due on the way.
     /// Returns how many steps ran.
+    ///
+    /// # Panics
+    ///
+    /// Past [`limits::MAX_ADVANCE`] or [`limits::latest_instant`] (a test's own mistake;
+    /// over HTTP the same request is refused with a field error).
     pub fn advance(&self, by: Duration) -> usize {
-        self.shared
-            .advance(TimeDelta::from_std(by).expect("a reasonable duration"))
-            .1
+        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        match self.shared.advance(by) {
+            Ok((_, steps)) => steps,
+            Err(e) => panic!("Sandbox::advance({by}): {e}"),
+        }
     }
 
     /// Moves the clock until no order can move (every open order settles or cancels).

@@ -5,6 +5,7 @@
 //! header is `v1,<base64 HMAC-SHA256>`.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
 use foldhash::HashMap;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ pub enum Outcome {
 }
 
 /// Every registration and delivery.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Deliveries {
     webhooks: BTreeMap<String, Registration>,
     pending: HashMap<String, Pending>,
@@ -90,14 +91,26 @@ pub struct Deliveries {
     /// Wakes the delivery worker; notified by [`Deliveries::queue`], the one place a
     /// delivery is created, so nothing else has to know when to wake it.
     wake: Arc<Notify>,
+    /// The sandbox's own listener, which no webhook may point at.
+    own: SocketAddr,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Self::waking(Arc::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
 }
 
 impl Deliveries {
-    /// Deliveries that wake `worker` whenever one is queued.
-    pub fn waking(worker: Arc<Notify>) -> Self {
+    /// Deliveries that wake `worker` whenever one is queued, for a sandbox listening on
+    /// `own`.
+    pub fn waking(worker: Arc<Notify>, own: SocketAddr) -> Self {
         Self {
+            webhooks: BTreeMap::new(),
+            pending: HashMap::default(),
+            order: Vec::new(),
             wake: worker,
-            ..Self::default()
+            own,
         }
     }
 
@@ -109,8 +122,8 @@ impl Deliveries {
         ids: &mut IdGen,
         now: DateTime<Utc>,
     ) -> Result<Webhook, ApiError> {
-        check_url(&request.url, "body.url")?;
-        let key = ids.bytes::<32>().to_vec();
+        check_url(&request.url, "body.url", self.own)?;
+        let key = ids.secret_bytes::<32>().to_vec();
         let webhook = Webhook {
             id: ids.next("wh"),
             url: request.url.clone(),
@@ -150,7 +163,7 @@ impl Deliveries {
         now: DateTime<Utc>,
     ) -> Result<Webhook, ApiError> {
         if let Some(url) = &request.url {
-            check_url(url, "body.url")?;
+            check_url(url, "body.url", self.own)?;
         }
         let registration = self.registration(owner, id)?;
         let webhook = &mut registration.webhook;
@@ -347,11 +360,19 @@ fn listens_to(webhook: &Webhook, name: &EventName) -> bool {
     webhook.enabled_events.is_empty() || webhook.enabled_events.contains(name)
 }
 
-/// HTTPS to a host name (not an IP); loopback `http://` is allowed in the sandbox.
-fn check_url(raw: &str, path: &str) -> Result<(), ApiError> {
+/// HTTPS to a host name (not an IP); loopback `http://` is allowed in the sandbox; never
+/// the sandbox itself (`own`), under any spelling of its address.
+fn check_url(raw: &str, path: &str, own: SocketAddr) -> Result<(), ApiError> {
     let invalid = |detail: &str| ApiError::param(path, "invalid", detail.to_string());
     let url = url::Url::parse(raw).map_err(|_| invalid("must be an absolute URL"))?;
     let host = url.host().ok_or_else(|| invalid("must name a host"))?;
+    if points_at_self(&url, own) {
+        return Err(ApiError::param(
+            path,
+            "not_allowed",
+            format!("must not point at the sandbox itself (port {})", own.port()),
+        ));
+    }
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
     match (url.scheme(), host) {
         ("http", _) if loopback => Ok(()),
@@ -364,11 +385,117 @@ fn check_url(raw: &str, path: &str) -> Result<(), ApiError> {
     }
 }
 
-/// POSTs one attempt; never panics, whatever the receiver does.
-pub async fn send(http: &reqwest::Client, attempt: &Attempt, timestamp: i64) -> Outcome {
+/// Whether a URL names the sandbox's listener without a look-up: any loopback or
+/// unspecified address (`127.0.0.0/8`, `[::1]`, `0.0.0.0`, `[::]`, their `::ffff:` forms),
+/// the listener's own address, or `localhost`, on the listener's port. A name that only
+/// DNS can place is checked when a delivery connects ([`send`]).
+fn points_at_self(url: &url::Url, own: SocketAddr) -> bool {
+    if url.port_or_known_default() != Some(own.port()) {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => is_own_ip(IpAddr::V4(ip), own),
+        Some(url::Host::Ipv6(ip)) => is_own_ip(IpAddr::V6(ip), own),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Whether an address (any port) is one the sandbox's listener answers on.
+fn is_own_ip(ip: IpAddr, own: SocketAddr) -> bool {
+    let canonical = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let (ip, own_ip) = (canonical(ip), canonical(own.ip()));
+    ip.is_loopback() || ip.is_unspecified() || ip == own_ip
+}
+
+/// The addresses a delivery may connect to: its host's, resolved once, less any that is
+/// the sandbox itself. The request is then pinned to exactly these (no second look-up a
+/// rebinding DNS server could answer differently). Errors say why nothing is left.
+async fn addresses(url: &url::Url, own: SocketAddr) -> Result<Vec<SocketAddr>, String> {
+    if points_at_self(url, own) {
+        return Err("refused: the URL points at the sandbox itself".into());
+    }
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Err("the URL names no host".into());
+    };
+    resolve_allowed(
+        host.trim_start_matches('[').trim_end_matches(']'),
+        port,
+        own,
+    )
+    .await
+}
+
+/// `host:port` resolved, less the sandbox's own addresses.
+async fn resolve_allowed(
+    host: &str,
+    port: u16,
+    own: SocketAddr,
+) -> Result<Vec<SocketAddr>, String> {
+    let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("could not resolve {host}: {e}"))?
+        .collect();
+    let allowed: Vec<SocketAddr> = resolved
+        .iter()
+        .copied()
+        .filter(|a| !(a.port() == own.port() && is_own_ip(a.ip(), own)))
+        .collect();
+    if allowed.is_empty() {
+        return Err(format!(
+            "refused: {host} resolves to the sandbox itself ({resolved:?})"
+        ));
+    }
+    Ok(allowed)
+}
+
+/// The client deliveries are sent with: no redirects followed (a receiver cannot bounce a
+/// delivery onto the sandbox or elsewhere), no proxy from the environment.
+fn delivery_client(pinned: Option<(&str, &[SocketAddr])>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if let Some((host, addrs)) = pinned {
+        builder = builder.resolve_to_addrs(host, addrs);
+    }
+    builder.build().unwrap_or_default()
+}
+
+/// POSTs one attempt, signed at `timestamp` (Unix seconds of the wall clock, contract
+/// section 11), to the addresses [`addresses`] allows; never panics, whatever the
+/// receiver does.
+pub async fn send(
+    http: &reqwest::Client,
+    attempt: &Attempt,
+    timestamp: i64,
+    own: SocketAddr,
+) -> Outcome {
+    let Ok(url) = url::Url::parse(&attempt.url) else {
+        return Outcome::Failed("the URL does not parse".into());
+    };
+    let addrs = match addresses(&url, own).await {
+        Ok(addrs) => addrs,
+        Err(why) => return Outcome::Failed(why),
+    };
+    // An IP literal connects where it says (checked above); a name is pinned to what was
+    // checked, with a client of its own.
+    let pinned;
+    let http = match url.host() {
+        Some(url::Host::Domain(name)) => {
+            pinned = delivery_client(Some((name, &addrs)));
+            &pinned
+        }
+        _ => http,
+    };
     let signature = sign(&attempt.key, &attempt.delivery_id, timestamp, &attempt.body);
     let mut request = http
-        .post(&attempt.url)
+        .post(url)
         .timeout(RECEIVER_TIMEOUT)
         .header("content-type", "application/json")
         .header("webhook-id", &attempt.delivery_id)
@@ -387,7 +514,7 @@ pub async fn send(http: &reqwest::Client, attempt: &Attempt, timestamp: i64) -> 
 
 /// Delivers whatever is due, whenever woken, until the sandbox stops.
 pub async fn worker(shared: Arc<crate::Shared>) {
-    let http = reqwest::Client::new();
+    let http = delivery_client(None);
     loop {
         let now = shared.clock.now();
         let attempts = crate::clock::lock(&shared.world).deliveries.due(now);
@@ -396,7 +523,10 @@ pub async fn worker(shared: Arc<crate::Shared>) {
             let http = http.clone();
             tokio::spawn(async move {
                 let started_at = shared.clock.now();
-                let outcome = send(&http, &attempt, started_at.timestamp()).await;
+                // Signed with the wall clock, not the sandbox's (which may be held at
+                // 2026-03-12 or moved months ahead): a receiver checks it against its own.
+                let signed_at = chrono::Utc::now().timestamp();
+                let outcome = send(&http, &attempt, signed_at, shared.addr).await;
                 let now = shared.clock.now();
                 crate::clock::lock(&shared.world).deliveries.record(
                     &attempt.delivery_id,
@@ -412,6 +542,45 @@ pub async fn worker(shared: Arc<crate::Shared>) {
             _ = shared.wake_webhooks.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = shared.shutdown.notified() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_that_resolves_to_the_sandbox_is_refused_at_connect() {
+        let own = SocketAddr::from(([127, 0, 0, 1], 4010));
+        let refused = resolve_allowed("localhost", 4010, own).await.unwrap_err();
+        assert!(refused.contains("the sandbox itself"), "{refused}");
+        let other_port = resolve_allowed("localhost", 4011, own).await.unwrap();
+        assert!(other_port.iter().all(|a| a.port() == 4011));
+    }
+
+    #[test]
+    fn every_loopback_spelling_is_the_sandbox_on_its_port() {
+        let own = SocketAddr::from(([127, 0, 0, 1], 4010));
+        let at = |url: &str| points_at_self(&url::Url::parse(url).unwrap(), own);
+        for url in [
+            "http://127.0.0.1:4010/x",
+            "http://127.1.2.3:4010/x",
+            "http://0x7f.1:4010/x",
+            "http://[::1]:4010/x",
+            "http://[::ffff:127.0.0.1]:4010/x",
+            "http://0.0.0.0:4010/x",
+            "http://[::]:4010/x",
+            "http://localhost:4010/x",
+        ] {
+            assert!(at(url), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:4011/x",
+            "https://example.com:4010/x",
+            "http://127.0.0.1/x",
+        ] {
+            assert!(!at(url), "{url}");
         }
     }
 }

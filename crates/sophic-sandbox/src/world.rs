@@ -18,7 +18,8 @@ use sophic_client::types::{
 };
 
 use crate::error::ApiError;
-use crate::ids::IdGen;
+pub use crate::ids::IdGen;
+use crate::limits;
 use crate::market::{Listing, catalogue};
 use crate::webhooks::Deliveries;
 
@@ -286,9 +287,9 @@ fn cents(value: Decimal) -> Decimal {
 
 impl World {
     /// A new world with the seeded market.
-    pub fn new(seed: u64, rules: Rules) -> Self {
+    pub fn new(ids: IdGen, rules: Rules) -> Self {
         Self {
-            ids: IdGen::new(seed),
+            ids,
             rules,
             listings: catalogue(),
             accounts: HashMap::default(),
@@ -318,23 +319,26 @@ impl World {
                     format!("names an unknown instrument {instrument}"),
                 )
             })?;
-            if *quantity <= Decimal::ZERO {
+            if *quantity <= Decimal::ZERO || *quantity > limits::MAX_AMOUNT {
                 return Err(ApiError::param(
                     "body.positions",
-                    "too_small",
-                    "quantities must be greater than 0",
+                    "out_of_range",
+                    format!(
+                        "quantities must be greater than 0 and at most {}",
+                        limits::MAX_AMOUNT
+                    ),
                 ));
             }
         }
         if let Some((currency, _)) = spec
             .cash
             .iter()
-            .find(|(_, amount)| **amount < Decimal::ZERO)
+            .find(|(_, amount)| !(Decimal::ZERO..=limits::MAX_AMOUNT).contains(*amount))
         {
             return Err(ApiError::param(
                 "body.cash",
-                "too_small",
-                format!("{currency} must not be negative"),
+                "out_of_range",
+                format!("{currency} must be from 0 to {}", limits::MAX_AMOUNT),
             ));
         }
         let id = self.ids.next("acc");
@@ -401,7 +405,7 @@ impl World {
             ));
         }
         let id = id.unwrap_or_else(|| self.ids.next("cli"));
-        let secret = secret.unwrap_or_else(|| self.ids.next("sk_sandbox"));
+        let secret = secret.unwrap_or_else(|| self.ids.secret("sk_sandbox"));
         let client = OauthClient {
             id: id.clone(),
             secret,
@@ -431,7 +435,7 @@ impl World {
             "exp": expires_at.map(|t| t.timestamp()),
         });
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let signature = URL_SAFE_NO_PAD.encode(self.ids.bytes::<32>());
+        let signature = URL_SAFE_NO_PAD.encode(self.ids.secret_bytes::<32>());
         let token = format!("{header}.{payload}.{signature}");
         self.tokens.insert(
             token.clone(),
@@ -502,11 +506,15 @@ impl World {
         price: Option<Decimal>,
         status: Option<TradingStatus>,
     ) -> Result<Listing, ApiError> {
-        if price.is_some_and(|p| p <= Decimal::ZERO) {
+        if price.is_some_and(|p| !(limits::MIN_PRICE..=limits::MAX_PRICE).contains(&p)) {
             return Err(ApiError::param(
                 "body.price",
-                "too_small",
-                "must be greater than 0",
+                "out_of_range",
+                format!(
+                    "must be from {} to {}",
+                    limits::MIN_PRICE,
+                    limits::MAX_PRICE
+                ),
             ));
         }
         let listing = self
@@ -595,6 +603,7 @@ impl World {
                 automatic_rollover,
             } => {
                 check_buy_rules(&listing, *cash, *automatic_rollover, account)?;
+                // Bounded: cash is at most MAX_AMOUNT and the fee rate below 1.
                 let fees = cents(*cash * self.rules.fee_rate);
                 (
                     fees,
@@ -874,21 +883,31 @@ impl World {
     fn fill(&mut self, order_id: &str, listing: &Listing, at: DateTime<Utc>) -> bool {
         let order = Arc::clone(&self.orders[order_id]);
         let price = listing.price;
-        let (units, notional, fees) = match order.side {
-            OrderSide::Buy => {
-                let net = order.net_cash_amount.unwrap_or_default();
-                let units = (net / price)
-                    .round_dp_with_strategy(listing.precision(), RoundingStrategy::ToZero);
-                (units, cents(units * price), order.fees)
-            }
-            _ => {
-                let units = order.quantity.unwrap_or_default();
-                let notional = cents(units * price);
-                (units, notional, cents(notional * self.rules.fee_rate))
-            }
+        let Some((units, notional, fees)) = self.trade_figures(&order, listing) else {
+            // Placement bounds every amount and the control plane every price, so this
+            // is out of reach; if it is ever reached, the order is cancelled, not panicked.
+            self.cancel_with(order_id, OrderCancelledReason::System, at);
+            return false;
         };
         if units <= Decimal::ZERO {
             self.cancel_with(order_id, OrderCancelledReason::InsufficientFunds, at);
+            return false;
+        }
+        let account = &self.accounts[order.account.as_deref().unwrap_or_default()];
+        let cash_total = account
+            .cash
+            .get(&order.currency)
+            .map_or(Decimal::ZERO, |c| c.total);
+        let held = account
+            .holdings
+            .get(&listing.instrument.id)
+            .map_or(Decimal::ZERO, |h| h.quantity);
+        let balances_fit = match order.side {
+            OrderSide::Buy => held.checked_add(units).is_some(),
+            _ => cash_total.checked_add(notional).is_some(),
+        };
+        if !balances_fit {
+            self.cancel_with(order_id, OrderCancelledReason::System, at);
             return false;
         }
         self.release(order_id);
@@ -945,6 +964,31 @@ impl World {
         });
         self.set_status(order_id, OrderStatus::Filled, at);
         true
+    }
+
+    /// Units, notional and fees of an order's trade at the listing's price, with every
+    /// step checked (`None` on an overflow, which the sandbox's limits keep out of reach).
+    fn trade_figures(
+        &self,
+        order: &Order,
+        listing: &Listing,
+    ) -> Option<(Decimal, Decimal, Decimal)> {
+        let price = listing.price;
+        match order.side {
+            OrderSide::Buy => {
+                let net = order.net_cash_amount.unwrap_or_default();
+                let units = net
+                    .checked_div(price)?
+                    .round_dp_with_strategy(listing.precision(), RoundingStrategy::ToZero);
+                Some((units, cents(units.checked_mul(price)?), order.fees))
+            }
+            _ => {
+                let units = order.quantity.unwrap_or_default();
+                let notional = cents(units.checked_mul(price)?);
+                let fees = cents(notional.checked_mul(self.rules.fee_rate)?);
+                Some((units, notional, fees))
+            }
+        }
     }
 
     /// Whether an order is settled or cancelled.
@@ -1080,6 +1124,7 @@ fn check_buy_rules(
 }
 
 fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError> {
+    let instrument = &listing.instrument;
     if quantity.normalize().scale() > listing.precision() {
         return Err(ApiError::param(
             "body.quantity",
@@ -1087,8 +1132,33 @@ fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError
             format!(
                 "must have at most {} decimal places for {}",
                 listing.precision(),
-                listing.instrument.id
+                instrument.id
             ),
+        ));
+    }
+    if instrument.enforce_trading_rules != Some(true) {
+        return Ok(());
+    }
+    // The spec: `minimum_trading_quantity` is "the smallest quantity a sell may carry",
+    // and quantities are multiples of `trading_increment`.
+    if let Some(minimum) = instrument
+        .minimum_trading_quantity
+        .filter(|m| quantity < *m)
+    {
+        return Err(ApiError::param(
+            "body.quantity",
+            "too_small",
+            format!("must be at least {minimum} for {}", instrument.id),
+        ));
+    }
+    if let Some(increment) = instrument
+        .trading_increment
+        .filter(|i| *i > Decimal::ZERO && !(quantity % *i).is_zero())
+    {
+        return Err(ApiError::param(
+            "body.quantity",
+            "invalid_increment",
+            format!("must be a multiple of {increment} for {}", instrument.id),
         ));
     }
     Ok(())

@@ -107,7 +107,13 @@ async fn an_order_event_is_delivered_signed_to_the_registered_url() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(timestamp, env.sandbox.now().timestamp());
+    // Signed with the wall clock (Standard Webhooks), not the held sandbox clock.
+    let wall = chrono::Utc::now().timestamp();
+    assert!(
+        (wall - 60..=wall).contains(&timestamp),
+        "{timestamp} vs {wall}"
+    );
+    assert_ne!(timestamp, env.sandbox.now().timestamp());
     let event: Value = serde_json::from_str(&delivery.body).unwrap();
     assert_eq!(header(&delivery, "event-id"), event["id"].as_str());
     assert_eq!(event["name"], "order.placed");
@@ -227,4 +233,90 @@ async fn webhook_urls_must_be_https_to_a_name_or_loopback_http() {
     }
     let missing = env.post("/webhooks", &json!({})).await;
     assert_eq!(missing.param_paths(), ["body.url"]);
+}
+
+#[tokio::test]
+async fn a_webhook_cannot_point_at_the_sandbox_under_any_spelling() {
+    let env = Env::new().await;
+    let other = env
+        .sandbox
+        .create_account(&sophic_sandbox::AccountSpec::usd("5.00"))
+        .unwrap();
+    let port = env.sandbox.addr().port();
+    let spellings = [
+        format!("http://127.0.0.1:{port}/sandbox/reset"),
+        format!("http://localhost:{port}/sandbox/reset"),
+        format!("http://LOCALHOST.:{port}/sandbox/reset"),
+        format!("http://[::1]:{port}/sandbox/reset"),
+        format!("https://127.0.0.2:{port}/sandbox/reset"),
+        format!("http://[::ffff:127.0.0.1]:{port}/sandbox/reset"),
+        format!("http://0.0.0.0:{port}/sandbox/reset"),
+        format!("http://2130706433:{port}/sandbox/reset"),
+        format!("https://sandbox.localhost:{port}/sandbox/reset"),
+    ];
+    for url in &spellings {
+        let answer = env.post("/webhooks", &json!({"url": url})).await;
+        assert_eq!(answer.status, 400, "{url}: {:?}", answer.body);
+        assert_eq!(answer.param_paths(), ["body.url"], "{url}");
+    }
+    // Nor through an update of a webhook that was fine.
+    let (fine, _rx) = receiver(0).await;
+    let webhook = register(&env, &fine, json!([])).await;
+    let id = webhook["id"].as_str().unwrap();
+    let update = env
+        .send(
+            env.http
+                .put(env.url(&format!("/webhooks/{id}")))
+                .bearer_auth(&env.account.token)
+                .json(&json!({"url": spellings[0]})),
+        )
+        .await;
+    assert_eq!(update.status, 400);
+    assert_eq!(update.param_paths(), ["body.url"]);
+    // The reproduction: a test delivery to the control plane would have reset everyone.
+    let tested = env.post(&format!("/webhooks/{id}/test"), &json!({})).await;
+    assert_eq!(tested.status, 202);
+    let balances = env
+        .get_as(
+            &other.token,
+            &format!("/accounts/{}/cash-balances", other.id),
+        )
+        .await;
+    assert_eq!(
+        balances.status, 200,
+        "the other account's token still works"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_never_follows_a_redirect() {
+    let env = Env::new().await;
+    let reset = format!("{}/sandbox/reset", env.sandbox.base_url());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let reset = reset.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", reset)]) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    register(&env, &url, json!(["order.placed"])).await;
+    env.buy("ins_xyz789", "100.00").await;
+    loop {
+        let deliveries = env.sandbox.webhook_deliveries();
+        if let Some(attempt) = deliveries.first().and_then(|d| d.attempts.first()) {
+            assert_eq!(attempt.response_status, Some(307), "recorded, not followed");
+            break;
+        }
+        // Woken by the recording; the bound only re-checks if the wake-up came first.
+        let _ = tokio::time::timeout(
+            Duration::from_millis(100),
+            env.sandbox.webhook_attempt_recorded(),
+        )
+        .await;
+    }
+    assert_eq!(env.orders().await.len(), 1, "the sandbox was not reset");
+    assert_eq!(env.usd().await.2, "100.00");
 }

@@ -62,6 +62,9 @@ fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
 
 // ---- auth ---------------------------------------------------------------------------
 
+/// The scopes of every token the sandbox issues (it does not restrict tokens by scope).
+const GRANTED_SCOPES: [&str; 2] = ["orders:read", "orders:write"];
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     json_response(
         status,
@@ -102,6 +105,20 @@ async fn create_token(State(state): State<AppState>, body: Bytes) -> Response {
             "client_id and client_secret are required.",
         );
     };
+    if let Some(unknown) = field("scope")
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .find(|s| !GRANTED_SCOPES.contains(s))
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!(
+                "Unknown scope {unknown:?}; sandbox tokens have {}.",
+                GRANTED_SCOPES.join(" ")
+            ),
+        );
+    }
     let now = state.clock.now();
     let mut world = lock(&state.world);
     let Some(client) = world.client(id, secret).cloned() else {
@@ -124,11 +141,9 @@ async fn create_token(State(state): State<AppState>, body: Bytes) -> Response {
         access_token: token,
         token_type: "bearer".into(),
         expires_in: u32::try_from(lifetime.num_seconds()).unwrap_or(u32::MAX),
-        scope: Some(
-            field("scope")
-                .unwrap_or("orders:read orders:write")
-                .to_string(),
-        ),
+        // What the token may do, whatever was asked (RFC 6749 §3.3): every sandbox token
+        // may read and write; a scope it does not know was refused above.
+        scope: Some(GRANTED_SCOPES.join(" ")),
         refresh_token: None,
     };
     json_response(StatusCode::OK, &answer)
@@ -179,7 +194,8 @@ impl axum::extract::FromRequest<AppState> for Mutation {
             .map_err(IntoResponse::into_response)?;
         let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
         let stall = parts.extensions.get::<Stall>().is_some();
-        let body = axum::body::to_bytes(body, usize::MAX)
+        // The guard read it already, bounded; this only takes the bytes out.
+        let body = axum::body::to_bytes(body, crate::limits::MAX_BODY_BYTES)
             .await
             .map_err(|_| ApiError::param("body", "invalid", "could not be read").into_response())?;
         let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
@@ -450,6 +466,17 @@ fn positive_decimal(
     };
     if amount <= Decimal::ZERO {
         problems.push(problem(&path, "too_small", "must be greater than 0"));
+        return Some(None);
+    }
+    if amount > crate::limits::MAX_AMOUNT {
+        problems.push(problem(
+            &path,
+            "too_large",
+            format!(
+                "must be at most {} (the most the sandbox carries through execution)",
+                crate::limits::MAX_AMOUNT
+            ),
+        ));
         return Some(None);
     }
     if let Some(max) = max_scale.filter(|m| amount.scale() > *m) {

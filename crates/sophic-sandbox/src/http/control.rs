@@ -19,6 +19,7 @@ use super::AppState;
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
+use crate::limits;
 use crate::world::AccountSpec;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -33,6 +34,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/faults",
             post(arm_fault).get(list_faults).delete(clear_faults),
         )
+        .route("/faults/release", post(release_stalled))
         .route("/webhook-deliveries", get(list_deliveries))
         .route("/reset", post(reset))
 }
@@ -57,13 +59,21 @@ struct NewAccount {
 }
 
 fn decimal(value: &str, path: &str) -> Result<Decimal, ApiError> {
-    value.parse().map_err(|_| {
+    let amount: Decimal = value.parse().map_err(|_| {
         ApiError::param(
             path,
             "invalid",
             format!("must be a decimal string, not {value:?}"),
         )
-    })
+    })?;
+    if amount.abs() > limits::MAX_AMOUNT {
+        return Err(ApiError::param(
+            path,
+            "too_large",
+            format!("must be at most {}", limits::MAX_AMOUNT),
+        ));
+    }
+    Ok(amount)
 }
 
 async fn create_account(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
@@ -151,9 +161,11 @@ async fn advance(State(state): State<AppState>, raw: Bytes) -> Result<Response, 
             "must be a number of seconds, 0 or more",
         ));
     }
-    // Seconds of clock time, not money: the one place a float is the right type.
-    let by = TimeDelta::milliseconds((request.seconds * 1000.0).round() as i64);
-    let (_, steps) = state.advance(by);
+    // Seconds of clock time, not money: the one place a float is the right type. The
+    // float-to-int cast saturates, and `advance` refuses anything past its bounds.
+    let by = TimeDelta::try_milliseconds((request.seconds * 1000.0).round() as i64)
+        .unwrap_or(TimeDelta::MAX);
+    let (_, steps) = state.advance(by)?;
     Ok(clock_view(&state, Some(steps)))
 }
 
@@ -200,6 +212,23 @@ async fn set_instrument(
 
 async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
     let fault: FaultSpec = body(&raw)?;
+    if fault.count > limits::MAX_FAULT_COUNT {
+        return Err(ApiError::param(
+            "body.count",
+            "too_large",
+            format!("must be at most {}", limits::MAX_FAULT_COUNT),
+        ));
+    }
+    if fault
+        .retry_after
+        .is_some_and(|s| s > limits::MAX_RETRY_AFTER)
+    {
+        return Err(ApiError::param(
+            "body.retry_after",
+            "too_large",
+            format!("must be at most {} seconds", limits::MAX_RETRY_AFTER),
+        ));
+    }
     lock(&state.faults).arm(fault);
     Ok((StatusCode::CREATED, axum::Json(lock(&state.faults).armed())).into_response())
 }
@@ -208,8 +237,17 @@ async fn list_faults(State(state): State<AppState>) -> Response {
     axum::Json(lock(&state.faults).armed()).into_response()
 }
 
+/// Disarms every fault and lets any request held by a `stall` fault go on.
 async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     lock(&state.faults).clear();
+    state.release.notify_waiters();
+    StatusCode::NO_CONTENT
+}
+
+/// Lets every request held by a `stall` fault go on (it then finishes and stores its
+/// answer, so its idempotency key is no longer "in progress").
+async fn release_stalled(State(state): State<AppState>) -> StatusCode {
+    state.release.notify_waiters();
     StatusCode::NO_CONTENT
 }
 

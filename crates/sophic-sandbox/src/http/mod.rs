@@ -3,6 +3,7 @@
 
 mod api;
 mod control;
+pub mod guard;
 mod query;
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use serde_json::json;
 use sophic_client::types::ErrorCode;
@@ -80,6 +81,19 @@ pub(crate) fn router(state: AppState) -> Router {
                 "No such operation.",
             )
         })
+        // Keeps axum's `Allow` header; the body is the contract's error, like every other.
+        .method_not_allowed_fallback(|request: Request| async move {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on {}.",
+                    request.method(),
+                    request.uri().path()
+                ),
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .with_state(state)
 }
@@ -206,6 +220,7 @@ pub(crate) async fn serve(listener: TcpListener, state: AppState) {
         };
         let Ok((stream, _)) = accepted else { continue };
         let app = app.clone();
+        let header_read_timeout = state.config.header_read_timeout;
         tokio::spawn(async move {
             let kill = Arc::new(Notify::new());
             let killer = ConnectionKiller(kill.clone());
@@ -215,7 +230,11 @@ pub(crate) async fn serve(listener: TcpListener, state: AppState) {
                     app.clone().oneshot(request.map(axum::body::Body::new))
                 },
             );
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = connection => {}

@@ -1,0 +1,316 @@
+//! What every request passes before a handler sees it (contract sections 7 and 10):
+//!
+//! 1. **Its Host names this machine.** A DNS-rebinding page reaches the sandbox under a
+//!    name of its own (`evil.example` resolving to 127.0.0.1), never as an IP literal, so
+//!    IP literals, `localhost` and the names given with `--allow-host` pass, whatever the
+//!    port (local proxies such as Prism's keep working), and any other name is refused.
+//! 2. **The control plane is not driven by a browser on another site.** A `/sandbox/…`
+//!    request whose `Sec-Fetch-Site` is not `same-origin` or `none`, or whose `Origin` is
+//!    not the Host it was sent to, is refused: bodiless POSTs such as reset included.
+//! 3. **The control token**, when the sandbox has one (it must, off loopback), is sent as
+//!    `Authorization: Bearer <token>` on every `/sandbox/…` request.
+//! 4. **A body says what it is.** A request that carries a body declares the endpoint's
+//!    media type (`application/x-www-form-urlencoded` for `POST /auth/token`,
+//!    `application/json` everywhere else), or is answered 415 `unsupported_media_type`: a
+//!    cross-site form post (`text/plain`) never reaches a handler. A bodiless request needs
+//!    no `Content-Type`.
+//! 5. **A body is bounded**: at most [`MAX_BODY_BYTES`], sent within [`BODY_READ_TIMEOUT`];
+//!    it is read here, once, so every handler sees a complete body of known size.
+//!
+//! Refusals are the contract's JSON errors (403 `permission_denied`, 413, 415, 408), in
+//! the OAuth error shape on `POST /auth/token`, whose errors are RFC 6749's.
+
+use std::net::IpAddr;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
+use serde_json::json;
+use sophic_client::types::ErrorCode;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::limits::{BODY_READ_TIMEOUT, MAX_BODY_BYTES};
+
+/// The one path whose body is a form and whose errors are OAuth's.
+pub(crate) const TOKEN_PATH: &str = "/auth/token";
+
+/// Who may drive the sandbox: the host names it answers to and its control token.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// Host names (besides IP literals and `localhost`) requests may be addressed to.
+    pub allowed_hosts: Vec<String>,
+    /// When set, every `/sandbox/…` request must carry `Authorization: Bearer <token>`.
+    pub control_token: Option<String>,
+}
+
+impl Access {
+    /// Whether a `Host` (or `:authority`) value names this machine.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let name = host_name(host);
+        name.parse::<IpAddr>().is_ok()
+            || name == "localhost"
+            || self
+                .allowed_hosts
+                .iter()
+                .any(|allowed| allowed.trim_end_matches('.').eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a control request carries the control token (always, when there is none).
+    fn control_token_ok(&self, headers: &HeaderMap) -> bool {
+        let Some(expected) = &self.control_token else {
+            return true;
+        };
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")))
+            .unwrap_or_default();
+        constant_time_eq(sent.trim().as_bytes(), expected.as_bytes())
+    }
+}
+
+/// The host part of a `Host` value, without port, brackets or a final dot, lower-cased
+/// by comparison (`[::1]:4010` gives `::1`, `LocalHost.:80` gives `LocalHost`).
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        },
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.eq_ignore_ascii_case("localhost") {
+        "localhost"
+    } else {
+        name
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A refusal in the endpoint's error shape.
+fn refuse(path: &str, status: StatusCode, code: ErrorCode, detail: String) -> Response {
+    if path == TOKEN_PATH {
+        let error = match status {
+            StatusCode::FORBIDDEN => "access_denied",
+            _ => "invalid_request",
+        };
+        return (
+            status,
+            axum::Json(json!({"error": error, "error_description": detail})),
+        )
+            .into_response();
+    }
+    ApiError::new(status, code, detail).into_response()
+}
+
+/// The request's `Host`, from the header (HTTP/1) or the URI's authority (HTTP/2).
+fn request_host(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+}
+
+/// Why a control-plane request looks like a browser's cross-site request, if it does.
+fn cross_site(headers: &HeaderMap, host: Option<&str>) -> Option<String> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or_default();
+        if !matches!(site, "same-origin" | "none") {
+            return Some(format!("Sec-Fetch-Site is {site:?}"));
+        }
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let origin = origin.to_str().unwrap_or_default();
+    let same = url::Url::parse(origin).ok().is_some_and(|url| {
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let authority = format!("{}{port}", url.host_str().unwrap_or_default());
+        host.is_some_and(|h| h.eq_ignore_ascii_case(&authority))
+    });
+    (!same).then(|| format!("Origin {origin:?} is another site"))
+}
+
+/// Whether the declared `Content-Type` is `expected` (parameters such as `charset` aside).
+fn declares(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+/// The guard itself: checks 1 to 5 above, then hands on the request with its body read.
+pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let access = &state.config.access;
+    let host = request_host(&request);
+    if let Some(host) = host.filter(|h| !access.host_allowed(h)) {
+        let detail = format!(
+            "This sandbox answers requests addressed to localhost or an IP address, not {host:?} (start it with --allow-host to add a name)."
+        );
+        return refuse(
+            &path,
+            StatusCode::FORBIDDEN,
+            ErrorCode::PermissionDenied,
+            detail,
+        );
+    }
+    let control = path == "/sandbox" || path.starts_with("/sandbox/");
+    if control {
+        if let Some(why) = cross_site(request.headers(), host) {
+            let detail = format!(
+                "The sandbox's control plane refuses a browser's cross-site request ({why})."
+            );
+            return refuse(
+                &path,
+                StatusCode::FORBIDDEN,
+                ErrorCode::PermissionDenied,
+                detail,
+            );
+        }
+        if !access.control_token_ok(request.headers()) {
+            return ApiError::not_authenticated(
+                "This sandbox's control plane needs its control token: send `Authorization: Bearer <control token>`.",
+            )
+            .into_response();
+        }
+    }
+    let has_body = !request.body().is_end_stream();
+    if has_body {
+        let expected = if path == TOKEN_PATH {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        if !declares(request.headers(), expected) {
+            let detail = format!("A request body here must be sent as Content-Type: {expected}.");
+            return refuse(
+                &path,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                detail,
+            );
+        }
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match read_body(body, has_body).await {
+        Ok(bytes) => bytes,
+        Err(refusal) => {
+            let (status, code, detail) = refusal;
+            return refuse(&path, status, code, detail);
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+type Refusal = (StatusCode, ErrorCode, String);
+
+/// Reads a body of at most [`MAX_BODY_BYTES`] within [`BODY_READ_TIMEOUT`].
+async fn read_body(body: Body, has_body: bool) -> Result<Bytes, Refusal> {
+    if !has_body {
+        return Ok(Bytes::new());
+    }
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTooLarge,
+            format!("The request body is over the sandbox's limit of {MAX_BODY_BYTES} bytes."),
+        )
+    };
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
+        Ok(Err(_)) => Err((
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParam,
+            "The request body could not be read.".into(),
+        )),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::InvalidParam,
+            format!(
+                "The request body did not arrive within {} s.",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_literals_and_localhost_are_this_machine_and_other_names_are_not() {
+        let access = Access::default();
+        for host in [
+            "127.0.0.1:4010",
+            "127.0.0.1",
+            "[::1]:4010",
+            "localhost:4010",
+            "LOCALHOST.",
+            "10.1.2.3:80",
+        ] {
+            assert!(access.host_allowed(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:4010",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!access.host_allowed(host), "{host}");
+        }
+        let access = Access {
+            allowed_hosts: vec!["sandbox.internal".into()],
+            ..Access::default()
+        };
+        assert!(access.host_allowed("Sandbox.Internal:4010"));
+    }
+
+    #[test]
+    fn the_control_token_is_compared_whole() {
+        let access = Access {
+            control_token: Some("s3cret".into()),
+            ..Access::default()
+        };
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            access.control_token_ok(&headers)
+        };
+        assert!(with("Bearer s3cret"));
+        assert!(!with("Bearer s3cre"));
+        assert!(!with("Bearer s3cret2"));
+        assert!(!access.control_token_ok(&HeaderMap::new()));
+    }
+}
