@@ -1,4 +1,12 @@
 //! Each call is traced with its operation, attempts, status, request id and duration.
+//!
+//! A test binary of its own, with this one test: it installs the process's global
+//! subscriber, and no other test may hit the SDK's callsites (caching their interest as
+//! "never", with no subscriber yet) on another thread while it does.
+
+#[allow(dead_code)]
+#[path = "http/support.rs"]
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -39,10 +47,12 @@ async fn a_call_span_records_operation_attempts_status_and_request_id() {
         .with_span_events(FmtSpan::CLOSE)
         .with_ansi(false)
         .finish();
-    // Global, not scoped: tests on other threads register the same callsites, and a scoped
-    // subscriber races with them over tracing's interest cache. Lines are told apart by
-    // this test's request id.
+    // Global, and installed before any callsite of the SDK, reqwest or the server is hit.
+    // This binary runs no other test, so nothing registered a callsite under the no-op
+    // dispatcher before; the cache is rebuilt all the same, so that no interest cached
+    // before the install (say by the test harness or the runtime) can outlive it.
     tracing::subscriber::set_global_default(subscriber).unwrap();
+    tracing::callsite::rebuild_interest_cache();
     let (server, _script) = scripted([
         Canned::error(503, "internal_error"),
         Canned::json(200, order("ord_abc123", "placed")).header("request-id", "req_traced"),
