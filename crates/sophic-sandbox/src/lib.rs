@@ -206,6 +206,31 @@ impl Shared {
         steps
     }
 
+    /// See [`Sandbox::broken_invariants`].
+    fn broken_invariants(&self) -> Vec<String> {
+        let world = lock(&self.world);
+        let mut broken = Vec::new();
+        for account in world.accounts() {
+            for balance in world.cash_balances(account) {
+                if balance.total < Decimal::ZERO
+                    || balance.reserved < Decimal::ZERO
+                    || balance.available < Decimal::ZERO
+                    || balance.available + balance.reserved != balance.total
+                {
+                    broken.push(format!("{} {:?}", account.id, balance));
+                }
+            }
+            for position in world.positions(account) {
+                if position.available_quantity < Decimal::ZERO
+                    || position.available_quantity > position.quantity
+                {
+                    broken.push(format!("{} {:?}", account.id, position));
+                }
+            }
+        }
+        broken
+    }
+
     fn reset(&self) {
         *lock(&self.world) = new_world(&self.config, self.addr, &self.wake_webhooks);
         lock(&self.faults).clear();
@@ -414,27 +439,7 @@ impl Sandbox {
     /// Checks the balance invariants of every account: nothing negative, reserved never
     /// above total. Returns the broken ones.
     pub fn broken_invariants(&self) -> Vec<String> {
-        let world = lock(&self.shared.world);
-        let mut broken = Vec::new();
-        for account in world.accounts() {
-            for balance in world.cash_balances(account) {
-                if balance.total < Decimal::ZERO
-                    || balance.reserved < Decimal::ZERO
-                    || balance.available < Decimal::ZERO
-                    || balance.available + balance.reserved != balance.total
-                {
-                    broken.push(format!("{} {:?}", account.id, balance));
-                }
-            }
-            for position in world.positions(account) {
-                if position.available_quantity < Decimal::ZERO
-                    || position.available_quantity > position.quantity
-                {
-                    broken.push(format!("{} {:?}", account.id, position));
-                }
-            }
-        }
-        broken
+        self.shared.broken_invariants()
     }
 
     /// Forgets every account, order, event, webhook, key and fault.
@@ -454,6 +459,58 @@ impl Drop for Sandbox {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// A sandbox without a socket or background tasks: its router called in-process, one
+/// request at a time (the fuzz target drives it with arbitrary requests). Webhook
+/// deliveries are queued but never sent; a `drop_connection` fault answers 500.
+pub struct InProcess {
+    shared: Arc<Shared>,
+    router: axum::Router,
+}
+
+impl InProcess {
+    /// A sandbox as `config` says, without binding `config.addr`.
+    pub fn new(config: SandboxConfig) -> Self {
+        let shared = Arc::new(Shared::new(config.clone(), config.addr));
+        let router = http::router(shared.clone());
+        Self { shared, router }
+    }
+
+    /// Creates a funded test account and a token for it.
+    pub fn create_account(&self, spec: &AccountSpec) -> Result<TestAccount, ApiError> {
+        let now = self.shared.clock.now();
+        let (id, token) = lock(&self.shared.world).create_account(spec, now)?;
+        Ok(TestAccount { id, token })
+    }
+
+    /// Answers one request, as the server would (the answer's body read whole).
+    pub async fn call(
+        &self,
+        request: axum::http::Request<axum::body::Bytes>,
+    ) -> axum::http::Response<axum::body::Bytes> {
+        use tower::ServiceExt;
+        let request = request.map(axum::body::Body::from);
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        axum::http::Response::from_parts(parts, body)
+    }
+
+    /// Lets every request held by a `stall` fault go on.
+    pub fn release_stalled(&self) {
+        self.shared.release.notify_waiters();
+    }
+
+    /// See [`Sandbox::broken_invariants`].
+    pub fn broken_invariants(&self) -> Vec<String> {
+        self.shared.broken_invariants()
     }
 }
 
