@@ -1,5 +1,6 @@
 //! The `sophic-sandbox` command (also `sophic sandbox`): flags, environment, banner.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -34,6 +35,14 @@ pub struct Args {
     /// required when --host is not a loopback address.
     #[arg(long, env = "SOPHIC_SANDBOX_CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
+    /// Forget orders settled or cancelled longer ago than this many seconds of sandbox
+    /// time, with their events (for long runs; default: keep everything).
+    #[arg(
+        long = "retain-seconds",
+        env = "SOPHIC_SANDBOX_RETAIN_SECONDS",
+        value_name = "SECONDS"
+    )]
+    pub retain_seconds: Option<u32>,
     /// A host name, besides IP addresses and localhost, that requests may be addressed to
     /// (repeatable; requests for any other name are refused, against DNS rebinding).
     #[arg(long = "allow-host", value_name = "NAME")]
@@ -64,6 +73,9 @@ impl Args {
             config.seed = seed;
             config.secret_seed = Some(seed);
         }
+        config.retention = self
+            .retain_seconds
+            .map(|s| chrono::TimeDelta::seconds(i64::from(s)));
         config.access = crate::Access {
             allowed_hosts: self.allowed_hosts.clone(),
             control_token: self.control_token.clone(),
@@ -94,7 +106,8 @@ pub fn banner(sandbox: &Sandbox, step_ms: u64) -> String {
 /// Runs until Ctrl-C.
 pub async fn run(args: Args) -> std::io::Result<()> {
     let sandbox = Sandbox::start(args.config()).await?;
-    println!("{}", banner(&sandbox, args.step_ms));
+    // A reader that went away (`| head`) is no reason to stop serving: no panic on EPIPE.
+    let _ = writeln!(std::io::stdout(), "{}", banner(&sandbox, args.step_ms));
     tokio::signal::ctrl_c().await?;
     eprintln!("shutting down");
     sandbox.shutdown();

@@ -52,6 +52,9 @@ pub enum Claim {
 #[derive(Debug, Default)]
 pub struct Store {
     entries: HashMap<(String, String), Entry>,
+    /// How many entries the last sweep of expired ones left: the next sweep runs when the
+    /// store has doubled, so sweeping costs O(1) per stored answer.
+    after_sweep: usize,
 }
 
 /// What identifies "the same request": method, path, query and body.
@@ -104,11 +107,56 @@ impl Store {
                 },
             );
         }
+        if self.entries.len() >= 2 * self.after_sweep.max(1024) {
+            self.forget_expired(now);
+        }
+    }
+
+    /// Forgets the answers older than [`RETENTION`], which are never replayed again.
+    pub fn forget_expired(&mut self, now: DateTime<Utc>) {
+        self.entries
+            .retain(|_, e| !matches!(e, Entry::Done { at, .. } if now - *at >= RETENTION));
+        self.after_sweep = self.entries.len();
+    }
+
+    /// How many keys are stored (running or answered).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is stored.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Forgets a claimed key (the request failed validation, so it may be retried).
     pub fn abandon(&mut self, principal: &str, key: &str) {
         self.entries
             .remove(&(principal.to_string(), key.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_kept_24_hours_and_swept_after() {
+        let mut store = Store::default();
+        let t0: DateTime<Utc> = "2026-03-12T14:30:00Z".parse().unwrap();
+        let answer = || Stored {
+            status: StatusCode::CREATED,
+            body: Bytes::from_static(b"{}"),
+        };
+        assert!(matches!(store.claim("p", "k", [0; 32], t0), Claim::Run));
+        store.finish("p", "k", answer(), t0);
+        let almost = t0 + RETENTION - TimeDelta::seconds(1);
+        store.forget_expired(almost);
+        assert!(matches!(
+            store.claim("p", "k", [0; 32], almost),
+            Claim::Replay(_)
+        ));
+        store.forget_expired(t0 + RETENTION);
+        assert!(store.is_empty());
     }
 }

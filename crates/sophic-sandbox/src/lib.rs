@@ -71,6 +71,10 @@ pub struct SandboxConfig {
     pub access: Access,
     /// How long an HTTP/1 client has to send a request's headers.
     pub header_read_timeout: Duration,
+    /// Orders settled or cancelled longer ago than this (by the sandbox's clock) are
+    /// forgotten with their events and finished deliveries, for long runs; `None`, the
+    /// default, keeps everything. Idempotent answers are kept their 24 hours regardless.
+    pub retention: Option<TimeDelta>,
     /// Lifetime of tokens from `POST /auth/token`.
     pub token_lifetime: TimeDelta,
     /// Whether to create a funded demo account (and an OAuth client for it) at start.
@@ -89,6 +93,7 @@ impl SandboxConfig {
             secret_seed: None,
             access: Access::default(),
             header_read_timeout: limits::HEADER_READ_TIMEOUT,
+            retention: None,
             token_lifetime: TimeDelta::minutes(15),
             demo_account: false,
         }
@@ -157,7 +162,9 @@ impl Shared {
             return;
         }
         let now = self.clock.now();
-        lock(&self.world).run_due(now);
+        let mut world = lock(&self.world);
+        world.run_due(now);
+        world.forget_old(now);
     }
 
     /// Moves the clock forward by `by` (at most [`limits::MAX_ADVANCE`], never past
@@ -203,6 +210,7 @@ impl Shared {
             self.clock.advance_to(due);
             steps += world.run_due(due);
         }
+        world.forget_old(target.unwrap_or_else(|| self.clock.now()));
         steps
     }
 
@@ -242,7 +250,7 @@ impl Shared {
 /// A fresh world whose deliveries wake the worker behind `wake_webhooks`.
 fn new_world(config: &SandboxConfig, addr: SocketAddr, wake_webhooks: &Arc<Notify>) -> World {
     let ids = world::IdGen::new(config.seed, config.secret_seed);
-    let mut world = World::new(ids, config.rules.clone());
+    let mut world = World::new(ids, config.rules.clone()).with_retention(config.retention);
     world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks), addr);
     world
 }

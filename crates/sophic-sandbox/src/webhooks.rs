@@ -346,6 +346,19 @@ impl Deliveries {
             .collect()
     }
 
+    /// Forgets the deliveries that succeeded or failed for good before `cutoff`.
+    pub fn forget_finished_before(&mut self, cutoff: DateTime<Utc>) {
+        self.pending.retain(|_, p| {
+            let finished = matches!(
+                p.delivery.status,
+                WebhookDeliveryStatus::Succeeded | WebhookDeliveryStatus::Failed
+            );
+            !(finished && p.delivery.modified_at < cutoff)
+        });
+        let pending = &self.pending;
+        self.order.retain(|id| pending.contains_key(id));
+    }
+
     /// When the next retry is due.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.pending

@@ -319,3 +319,66 @@ async fn lists_page_newest_first_with_filters_kept() {
         .await;
     assert_eq!(answer.body.as_array().unwrap().len(), 10);
 }
+
+#[tokio::test]
+async fn with_a_retention_old_settled_orders_and_their_events_are_forgotten() {
+    let config = sophic_sandbox::SandboxConfig {
+        retention: Some(chrono::TimeDelta::seconds(60)),
+        ..sophic_sandbox::SandboxConfig::held()
+    };
+    let sandbox = sophic_sandbox::Sandbox::start(config).await.unwrap();
+    let account = sandbox
+        .create_account(&sophic_sandbox::AccountSpec::usd("1000.00"))
+        .unwrap();
+    let http = reqwest::Client::new();
+    let place = || async {
+        let answer: serde_json::Value = http
+            .post(format!(
+                "{}/accounts/{}/orders",
+                sandbox.base_url(),
+                account.id
+            ))
+            .bearer_auth(&account.token)
+            .json(&common::buy("ins_xyz789", "100.00"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["id"].as_str().unwrap().to_string()
+    };
+    let get = |path: String| {
+        let request = http
+            .get(format!("{}{path}", sandbox.base_url()))
+            .bearer_auth(&account.token);
+        async move { request.send().await.unwrap() }
+    };
+    let old = place().await;
+    sandbox.settle();
+    sandbox.advance(std::time::Duration::from_secs(30));
+    let recent = place().await;
+    assert_eq!(
+        get(format!("/accounts/{}/orders/{old}", account.id))
+            .await
+            .status(),
+        200
+    );
+    sandbox.advance(std::time::Duration::from_secs(60));
+    let gone = get(format!("/accounts/{}/orders/{old}", account.id)).await;
+    assert_eq!(gone.status(), 404, "settled more than 60 s ago");
+    let events: serde_json::Value = get("/events".into()).await.json().await.unwrap();
+    let about: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert!(!about.contains(&old.as_str()), "its events went with it");
+    assert!(
+        about.contains(&recent.as_str()),
+        "a recently settled order's events stay"
+    );
+    // The balances are the ledger's, not the orders': nothing moved back.
+    assert!(sandbox.broken_invariants().is_empty());
+}

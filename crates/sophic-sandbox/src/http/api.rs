@@ -673,10 +673,7 @@ async fn list_events(
         keep,
         limit,
     )?;
-    let events: Vec<_> = records
-        .iter()
-        .map(crate::world::EventRecord::event)
-        .collect();
+    let events: Vec<_> = records.iter().map(|r| world.event(r)).collect();
     Ok(json_response(StatusCode::OK, &events))
 }
 
