@@ -3,6 +3,10 @@
 //! p50 and p99 side by side with the throughput ratio. `scripts/bench-load.sh` starts both
 //! servers and runs it.
 //!
+//! With `--nginx URL` it also loads the machine's ceiling, nginx serving the sandbox's own
+//! answer bytes as a static file for both paths, and adds its columns and each sandbox
+//! figure as a fraction of it (`sandbox/nginx`) after the existing ones.
+//!
 //! Every point is bounded in time (`--warmup` + `--duration`) and in count
 //! (`--max-requests`), and only loopback addresses are accepted.
 
@@ -29,6 +33,10 @@ struct Args {
     /// Prism's base URL (`prism mock openapi/orders.yaml`), sent `Authorization: Bearer x`.
     #[arg(long)]
     prism: Option<String>,
+    /// The ceiling: an nginx serving a static copy of the sandbox's instrument answer for
+    /// both paths (any 2xx counts), loaded last at every point.
+    #[arg(long)]
+    nginx: Option<String>,
     /// Operations to load, in order.
     #[arg(
         long,
@@ -109,8 +117,11 @@ async fn measure(args: &Args) -> Result<Vec<Row>, load::Error> {
     if let Some(url) = &args.prism {
         targets.push(Target::new("Prism", url, "x", "acc_123456").await?);
     }
+    if let Some(url) = &args.nginx {
+        targets.push(Target::new("nginx", url, "x", "acc_123456").await?);
+    }
     if targets.is_empty() {
-        return Err("nothing to load: pass --sandbox URL and/or --prism URL".into());
+        return Err("nothing to load: pass --sandbox URL, --prism URL and/or --nginx URL".into());
     }
     let (prewarm, warmup, duration) = if args.quick {
         (0.5, 0.25, 1.0)
@@ -198,6 +209,8 @@ fn statuses(outcome: &Outcome) -> String {
 }
 
 fn print_report(args: &Args, rows: &[Row]) {
+    // The columns of the sandbox and Prism, then their ratio, come first and as they were
+    // before the ceiling existed; nginx's columns and the fraction follow them.
     let names: Vec<&str> = [
         args.sandbox.as_ref().map(|_| "sandbox"),
         args.prism.as_ref().map(|_| "Prism"),
@@ -205,30 +218,53 @@ fn print_report(args: &Args, rows: &[Row]) {
     .into_iter()
     .flatten()
     .collect();
+    let compared = names.len() == 2;
+    let ceiling = args.nginx.is_some();
+    let against_ceiling = ceiling && args.sandbox.is_some();
     let mut header = String::from("| operation | connections |");
     let mut rule = String::from("|---|---:|");
     for name in &names {
         header.push_str(&format!(" {name} req/s | {name} p50 ms | {name} p99 ms |"));
         rule.push_str("---:|---:|---:|");
     }
-    let compared = names.len() == 2;
     if compared {
         header.push_str(" throughput ratio |");
         rule.push_str("---:|");
     }
+    if ceiling {
+        header.push_str(" nginx req/s | nginx p50 ms | nginx p99 ms |");
+        rule.push_str("---:|---:|---:|");
+    }
+    if against_ceiling {
+        header.push_str(" sandbox/nginx |");
+        rule.push_str("---:|");
+    }
     println!("\n{header}\n{rule}");
+    let cells = |outcome: &Outcome| {
+        format!(
+            " {:.0} | {:.3} | {:.3} |",
+            outcome.throughput(),
+            outcome.latency_ms(0.5),
+            outcome.latency_ms(0.99)
+        )
+    };
     for row in rows {
         let mut line = format!("| {} | {} |", row.operation, row.connections);
-        for outcome in &row.outcomes {
-            line.push_str(&format!(
-                " {:.0} | {:.3} | {:.3} |",
-                outcome.throughput(),
-                outcome.latency_ms(0.5),
-                outcome.latency_ms(0.99)
-            ));
+        for outcome in &row.outcomes[..names.len()] {
+            line.push_str(&cells(outcome));
         }
         if compared {
-            line.push_str(&format!(" {:.1}× |", ratio(&row.outcomes)));
+            line.push_str(&format!(
+                " {:.1}× |",
+                ratio(&row.outcomes[0], &row.outcomes[1])
+            ));
+        }
+        if ceiling {
+            let nginx = &row.outcomes[names.len()];
+            line.push_str(&cells(nginx));
+            if against_ceiling {
+                line.push_str(&format!(" {:.3} |", ratio(&row.outcomes[0], nginx)));
+            }
         }
         println!("{line}");
     }
@@ -236,8 +272,8 @@ fn print_report(args: &Args, rows: &[Row]) {
     print_targets(args, rows, compared);
 }
 
-fn ratio(outcomes: &[Outcome]) -> f64 {
-    outcomes[0].throughput() / outcomes[1].throughput().max(1e-9)
+fn ratio(ours: &Outcome, theirs: &Outcome) -> f64 {
+    ours.throughput() / theirs.throughput().max(1e-9)
 }
 
 /// The throughput target is judged on each server's peak (its best connection count), so
