@@ -9,3 +9,10 @@ export SOPHIC_FAULT_PLACEMENTS="${1:-1000}"
 export SOPHIC_SOAK_STEPS="${2:-300}"
 echo "placements: $SOPHIC_FAULT_PLACEMENTS, soak steps: $SOPHIC_SOAK_STEPS"
 time cargo test --workspace --test reliability -- --nocapture --test-threads 1
+
+# Memory per order: 100,000 placements (each keyed, so its answer is kept for replay), then
+# settled, against the sandbox binary (RSS) and in process (live heap bytes).
+orders="${SOPHIC_MEMORY_ORDERS:-100000}"
+cargo build --release --quiet -p sophic-bench -p sophic-sandbox --bins
+target/release/memory --orders "$orders"
+target/release/memory --orders "$orders" --in-process
