@@ -38,6 +38,7 @@ async fn a_request_for_another_host_name_is_refused_against_dns_rebinding() {
             .await;
         assert_eq!(answer.status, 403, "{path}: {:?}", answer.body);
         assert_eq!(answer.code(), "permission_denied");
+        assert_eq!(answer.param_paths(), ["header.Host"]);
         assert!(
             answer.body["detail"]
                 .as_str()
@@ -79,6 +80,12 @@ async fn a_browsers_cross_site_request_cannot_drive_the_control_plane() {
         // A bodiless POST, as a form or fetch() with no body sends it.
         let answer = env.send(control(&env, "/reset").header(name, value)).await;
         assert_eq!(answer.status, 403, "{name}: {value}");
+        let at = if name == "origin" {
+            "header.Origin"
+        } else {
+            "header.Sec-Fetch-Site"
+        };
+        assert_eq!(answer.param_paths(), [at]);
         assert_eq!(answer.code(), "permission_denied");
     }
     // The page's form post with a body: refused for its type before anything else runs.
@@ -133,6 +140,7 @@ async fn a_json_endpoint_sent_another_media_type_answers_415_and_changes_nothing
         let answer = env.send(request).await;
         assert_eq!(answer.status, 415, "{content_type:?}");
         assert_eq!(answer.code(), "unsupported_media_type");
+        assert_eq!(answer.param_paths(), ["header.Content-Type"]);
     }
     assert!(env.orders().await.is_empty());
     // A charset parameter is fine.
@@ -166,6 +174,7 @@ async fn a_body_over_one_mebibyte_answers_413_and_places_nothing() {
     let answer = env.place(order).await;
     assert_eq!(answer.status, 413);
     assert_eq!(answer.code(), "request_too_large");
+    assert_eq!(answer.param_paths(), ["body"]);
     let control = env
         .send(
             control(&env, "/accounts")

@@ -96,9 +96,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A refusal in the endpoint's error shape.
-fn refuse(path: &str, status: StatusCode, code: ErrorCode, detail: String) -> Response {
-    if path == TOKEN_PATH {
+/// A refusal in the endpoint's error shape, naming the header or body at fault.
+fn refuse(
+    is_token: bool,
+    at: &str,
+    status: StatusCode,
+    code: ErrorCode,
+    detail: String,
+) -> Response {
+    if is_token {
         let error = match status {
             StatusCode::FORBIDDEN => "access_denied",
             _ => "invalid_request",
@@ -109,7 +115,9 @@ fn refuse(path: &str, status: StatusCode, code: ErrorCode, detail: String) -> Re
         )
             .into_response();
     }
-    ApiError::new(status, code, detail).into_response()
+    let mut error = ApiError::new(status, code, detail.clone());
+    error.params = vec![crate::error::problem(at, "invalid", detail)];
+    error.into_response()
 }
 
 /// The request's `Host`, from the header (HTTP/1) or the URI's authority (HTTP/2).
@@ -121,12 +129,16 @@ fn request_host(request: &Request) -> Option<&str> {
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
 }
 
-/// Why a control-plane request looks like a browser's cross-site request, if it does.
-fn cross_site(headers: &HeaderMap, host: Option<&str>) -> Option<String> {
+/// Why a control-plane request looks like a browser's cross-site request, if it does: the
+/// header that says so, and how.
+fn cross_site(headers: &HeaderMap, host: Option<&str>) -> Option<(&'static str, String)> {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or_default();
         if !matches!(site, "same-origin" | "none") {
-            return Some(format!("Sec-Fetch-Site is {site:?}"));
+            return Some((
+                "header.Sec-Fetch-Site",
+                format!("Sec-Fetch-Site is {site:?}"),
+            ));
         }
     }
     let origin = headers.get(header::ORIGIN)?;
@@ -136,7 +148,12 @@ fn cross_site(headers: &HeaderMap, host: Option<&str>) -> Option<String> {
         let authority = format!("{}{port}", url.host_str().unwrap_or_default());
         host.is_some_and(|h| h.eq_ignore_ascii_case(&authority))
     });
-    (!same).then(|| format!("Origin {origin:?} is another site"))
+    (!same).then(|| {
+        (
+            "header.Origin",
+            format!("Origin {origin:?} is another site"),
+        )
+    })
 }
 
 /// Whether the declared `Content-Type` is `expected` (parameters such as `charset` aside).
@@ -150,7 +167,10 @@ fn declares(headers: &HeaderMap, expected: &str) -> bool {
 
 /// The guard itself: checks 1 to 5 above, then hands on the request with its body read.
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
+    // Paid on every request: no allocation unless refusing.
+    let path = request.uri().path();
+    let is_token = path == TOKEN_PATH;
+    let control = path == "/sandbox" || path.starts_with("/sandbox/");
     let access = &state.config.access;
     let host = request_host(&request);
     if let Some(host) = host.filter(|h| !access.host_allowed(h)) {
@@ -158,20 +178,21 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
             "This sandbox answers requests addressed to localhost or an IP address, not {host:?} (start it with --allow-host to add a name)."
         );
         return refuse(
-            &path,
+            is_token,
+            "header.Host",
             StatusCode::FORBIDDEN,
             ErrorCode::PermissionDenied,
             detail,
         );
     }
-    let control = path == "/sandbox" || path.starts_with("/sandbox/");
     if control {
-        if let Some(why) = cross_site(request.headers(), host) {
+        if let Some((header, why)) = cross_site(request.headers(), host) {
             let detail = format!(
                 "The sandbox's control plane refuses a browser's cross-site request ({why})."
             );
             return refuse(
-                &path,
+                is_token,
+                header,
                 StatusCode::FORBIDDEN,
                 ErrorCode::PermissionDenied,
                 detail,
@@ -186,7 +207,7 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
     }
     let has_body = !request.body().is_end_stream();
     if has_body {
-        let expected = if path == TOKEN_PATH {
+        let expected = if is_token {
             "application/x-www-form-urlencoded"
         } else {
             "application/json"
@@ -194,20 +215,21 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         if !declares(request.headers(), expected) {
             let detail = format!("A request body here must be sent as Content-Type: {expected}.");
             return refuse(
-                &path,
+                is_token,
+                "header.Content-Type",
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 detail,
             );
         }
     }
+    if !has_body {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
-    let bytes = match read_body(body, has_body).await {
+    let bytes = match read_body(body).await {
         Ok(bytes) => bytes,
-        Err(refusal) => {
-            let (status, code, detail) = refusal;
-            return refuse(&path, status, code, detail);
-        }
+        Err((status, code, detail)) => return refuse(is_token, "body", status, code, detail),
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -216,10 +238,7 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
 type Refusal = (StatusCode, ErrorCode, String);
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] within [`BODY_READ_TIMEOUT`].
-async fn read_body(body: Body, has_body: bool) -> Result<Bytes, Refusal> {
-    if !has_body {
-        return Ok(Bytes::new());
-    }
+async fn read_body(body: Body) -> Result<Bytes, Refusal> {
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
