@@ -469,3 +469,28 @@ async fn faults_are_bounded() {
         .arm(FaultSpec::new(FaultKind::InternalError, 1).on("get_order"));
     assert_eq!(env.sandbox.armed_faults().len(), 1);
 }
+
+#[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_a_json_error_naming_it() {
+    let env = Env::new().await;
+    let answer = env
+        .send(
+            env.http
+                .post(env.url("/accounts/%FF/orders"))
+                .bearer_auth(&env.account.token)
+                .json(&buy("ins_xyz789", "100.00")),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.code(), "invalid_param");
+    assert_eq!(answer.param_paths(), ["path.account_id"]);
+    let control = env
+        .send(
+            env.http
+                .put(env.url("/sandbox/instruments/%C3%28"))
+                .json(&json!({"price": "1.00"})),
+        )
+        .await;
+    assert_eq!(control.param_paths(), ["path.instrument_id"]);
+    assert!(env.orders().await.is_empty());
+}

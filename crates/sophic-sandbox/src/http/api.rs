@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -17,7 +17,7 @@ use sophic_client::types::{
 };
 
 use super::query::{Query, page};
-use super::{AppState, Auth};
+use super::{AppState, Auth, Path};
 use crate::clock::lock;
 use crate::error::{ApiError, problem};
 use crate::idempotency::{self, Claim, Stored};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sophic_client::types::{Currency, TradingStatus};
 
-use super::AppState;
+use super::{AppState, Path};
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::faults::FaultSpec;

@@ -63,6 +63,41 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// axum's `Path`, refusing with the contract's JSON error naming the parameter
+/// (`path.account_id`) instead of axum's plain-text 400 (a path segment such as `%FF` that
+/// is not UTF-8; found by the `sandbox_router` fuzz target).
+pub(crate) struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::{ErrorKind, FailedToDeserializePathParams};
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let key = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(e) => {
+                        match FailedToDeserializePathParams::kind(e) {
+                            ErrorKind::InvalidUtf8InPathParam { key }
+                            | ErrorKind::ParseErrorAtKey { key, .. } => Some(key.clone()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let at = key.map_or_else(|| "path".to_string(), |k| format!("path.{k}"));
+                Err(ApiError::param(&at, "invalid", rejection.body_text()))
+            }
+        }
+    }
+}
+
 /// Lets a fault close the connection a request arrived on.
 #[derive(Clone)]
 struct ConnectionKiller(Arc<Notify>);
