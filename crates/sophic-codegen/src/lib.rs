@@ -5,10 +5,12 @@
 //! Every progenitor setting lives in [`settings`]; the passes that progenitor cannot do
 //! itself (forward-compatible enums) live in [`open_enums`], and answers are decoded
 //! without copying their headers ([`responses`]); the types' JSON Schemas are optional
-//! ([`schemas`]); and the spec's list of models is a macro ([`models`]).
+//! ([`schemas`]); the spec's list of models is a macro ([`models`]) and its list of
+//! operations a table ([`operations`]).
 
 pub mod models;
 pub mod open_enums;
+pub mod operations;
 pub mod responses;
 pub mod schemas;
 
@@ -142,5 +144,6 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
     responses::move_response_headers(&mut file);
     schemas::make_schemas_optional(&mut file);
     models::append_model_list(&mut file, &spec);
+    operations::append_operation_table(&mut file, &spec);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

@@ -53,9 +53,23 @@ impl FaultSpec {
     }
 
     /// Only requests of this operation.
+    ///
+    /// # Panics
+    ///
+    /// If `operation` is not an `operationId` of orders.yaml: such a fault would never
+    /// fire (over HTTP the same fault is refused with a field error).
     pub fn on(mut self, operation: &str) -> Self {
+        assert!(
+            Self::knows(operation),
+            "{operation:?} is not an operationId of orders.yaml"
+        );
         self.operation = Some(operation.into());
         self
+    }
+
+    /// Whether `operation` is an `operationId` of orders.yaml.
+    pub fn knows(operation: &str) -> bool {
+        sophic_client::Operation::by_id(operation).is_some()
     }
 
     /// `Retry-After` of a `rate_limited` fault.

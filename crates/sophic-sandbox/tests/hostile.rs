@@ -494,3 +494,24 @@ async fn a_path_segment_that_is_not_utf8_is_a_json_error_naming_it() {
     assert_eq!(control.param_paths(), ["path.instrument_id"]);
     assert!(env.orders().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_fault_on_an_operation_the_spec_does_not_have_is_refused() {
+    let env = Env::new().await;
+    let answer = env
+        .send(
+            control(&env, "/faults")
+                .json(&json!({"kind": "internal_error", "operation": "no_such_operation"})),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.param_paths(), ["body.operation"]);
+    assert!(env.sandbox.armed_faults().is_empty());
+    let known = env
+        .send(
+            control(&env, "/faults")
+                .json(&json!({"kind": "internal_error", "operation": "get_order"})),
+        )
+        .await;
+    assert_eq!(known.status, 201);
+}

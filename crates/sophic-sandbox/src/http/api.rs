@@ -1,4 +1,5 @@
-//! The 14 operations of `openapi/orders.yaml`.
+//! The operations of `openapi/orders.yaml` (the list is the spec's: `sophic_client::OPERATIONS`,
+//! and `tests/tests/sandbox_serves_the_spec.rs` checks that each is routed).
 
 use std::sync::Arc;
 

@@ -212,6 +212,17 @@ async fn set_instrument(
 
 async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
     let fault: FaultSpec = body(&raw)?;
+    if let Some(unknown) = fault
+        .operation
+        .as_deref()
+        .filter(|op| !FaultSpec::knows(op))
+    {
+        return Err(ApiError::param(
+            "body.operation",
+            "invalid",
+            format!("{unknown:?} is not an operationId of orders.yaml (such as place_order)"),
+        ));
+    }
     if fault.count > limits::MAX_FAULT_COUNT {
         return Err(ApiError::param(
             "body.count",

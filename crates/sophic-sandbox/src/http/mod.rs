@@ -150,25 +150,9 @@ async fn catch_up(State(state): State<AppState>, request: Request, next: Next) -
     next.run(request).await
 }
 
-/// The operationId of orders.yaml for a matched route.
+/// The operationId of orders.yaml for a matched route (from the spec's generated table).
 fn operation_id(method: &str, path: &str) -> &'static str {
-    match (method, path) {
-        ("POST", "/auth/token") => "create_token",
-        ("POST", "/accounts/{account_id}/orders") => "place_order",
-        ("GET", "/accounts/{account_id}/orders") => "list_orders",
-        ("GET", "/accounts/{account_id}/orders/pending") => "list_pending_orders",
-        ("GET", "/accounts/{account_id}/orders/{order_id}") => "get_order",
-        ("POST", "/accounts/{account_id}/orders/{order_id}/cancel") => "cancel_order",
-        ("GET", "/accounts/{account_id}/cash-balances") => "list_cash_balances",
-        ("GET", "/accounts/{account_id}/positions") => "list_positions",
-        ("GET", "/instruments") => "list_instruments",
-        ("GET", "/instruments/{instrument_id}") => "get_instrument",
-        ("GET", "/events") => "list_events",
-        ("POST", "/webhooks") => "create_webhook",
-        ("PUT", "/webhooks/{webhook_id}") => "update_webhook",
-        ("POST", "/webhooks/{webhook_id}/test") => "test_webhook",
-        _ => "unknown",
-    }
+    sophic_client::Operation::at(method, path).map_or("unknown", |op| op.id)
 }
 
 /// Applies the first armed fault that matches the request's operation.
