@@ -213,3 +213,102 @@ impl Client {
 /// to it reviewable (`tests/generated_source.rs`) and for `cargo xtask codegen` readers.
 #[doc(hidden)]
 pub const GENERATED_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sophic_client.rs"));
+
+/// Wire facts the spec states only in prose: what each order status means (contract
+/// section 6) and the event each status records (section 9). Decided once, here, by
+/// exhaustive matches, so a status added to the spec fails to compile in this one place
+/// until someone decides it; the SDK and the sandbox both ask these methods.
+impl types::OrderStatus {
+    /// `placed`, `pending` or `executing`: not yet filled and not cancelled (the pending
+    /// list). A status this client does not know is not open.
+    pub fn is_open(&self) -> bool {
+        match self {
+            Self::Placed | Self::Pending | Self::Executing => true,
+            Self::Filled | Self::Settled | Self::Cancelled | Self::Unknown(_) => false,
+        }
+    }
+
+    /// `settled` or `cancelled`: the order will not change again. A status this client
+    /// does not know is not terminal (it may still move; see [`Self::is_known`]).
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            Self::Settled | Self::Cancelled => true,
+            Self::Placed | Self::Pending | Self::Executing | Self::Filled | Self::Unknown(_) => {
+                false
+            }
+        }
+    }
+
+    /// `placed`, `pending` or `executing`: a cancellation is accepted (a filled or settled
+    /// order answers `order_not_cancellable`; a cancelled one comes back unchanged).
+    pub fn is_cancellable(&self) -> bool {
+        match self {
+            Self::Placed | Self::Pending | Self::Executing => true,
+            Self::Filled | Self::Settled | Self::Cancelled | Self::Unknown(_) => false,
+        }
+    }
+
+    /// Whether the spec this client was generated from lists the status.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Unknown(_))
+    }
+
+    /// The event recorded when an order reaches this status (`order.filled`); for a status
+    /// this client does not know, `order.<status>`, as the contract names them.
+    pub fn event_name(&self) -> types::EventName {
+        use types::EventName;
+        match self {
+            Self::Placed => EventName::OrderPlaced,
+            Self::Pending => EventName::OrderPending,
+            Self::Executing => EventName::OrderExecuting,
+            Self::Filled => EventName::OrderFilled,
+            Self::Settled => EventName::OrderSettled,
+            Self::Cancelled => EventName::OrderCancelled,
+            Self::Unknown(other) => EventName::Unknown(format!("order.{other}")),
+        }
+    }
+}
+
+/// The header names of the wire, lower case as HTTP/2 sends them (contract sections 7 to
+/// 9): one place for the SDK, the sandbox and the tests.
+pub mod headers {
+    /// Identifies a request in Sophic's logs; on every answer.
+    pub const REQUEST_ID: &str = "request-id";
+    /// The client's key that makes a POST safe to retry.
+    pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+    /// `true` on an answer replayed for an `Idempotency-Key` seen before.
+    pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+    /// Seconds to wait, on a 429.
+    pub const RETRY_AFTER: &str = "retry-after";
+    /// A webhook delivery's id, stable across its attempts.
+    pub const WEBHOOK_ID: &str = "webhook-id";
+    /// When a delivery was signed, Unix seconds.
+    pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+    /// `v1,<base64 HMAC-SHA256>`, space separated during rotation.
+    pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+    /// The delivery attempt, from 1.
+    pub const WEBHOOK_ATTEMPT: &str = "webhook-attempt";
+    /// The event a delivery carries (absent on test deliveries).
+    pub const EVENT_ID: &str = "event-id";
+}
+
+#[cfg(test)]
+mod facts {
+    use super::types::{EventName, OrderStatus};
+
+    #[test]
+    fn each_status_is_open_terminal_or_filled_and_names_its_event() {
+        use OrderStatus::*;
+        for status in [Placed, Pending, Executing] {
+            assert!(status.is_open() && status.is_cancellable() && !status.is_terminal());
+        }
+        assert!(!Filled.is_open() && !Filled.is_terminal() && !Filled.is_cancellable());
+        for status in [Settled, Cancelled] {
+            assert!(status.is_terminal() && !status.is_open() && !status.is_cancellable());
+        }
+        let unknown = Unknown("rejected".into());
+        assert!(!unknown.is_known() && !unknown.is_terminal() && !unknown.is_open());
+        assert_eq!(Filled.event_name(), EventName::OrderFilled);
+        assert_eq!(unknown.event_name().to_string(), "order.rejected");
+    }
+}

@@ -19,6 +19,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use sophic_client::headers;
 use sophic_client::types::{
     CreateWebhookRequest, Event, EventName, UpdateWebhookRequest, Webhook, WebhookDelivery,
     WebhookDeliveryAttempt, WebhookDeliveryStatus,
@@ -511,13 +512,13 @@ pub async fn send(
         .post(url)
         .timeout(RECEIVER_TIMEOUT)
         .header("content-type", "application/json")
-        .header("webhook-id", &attempt.delivery_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .header("webhook-attempt", attempt.number.to_string())
+        .header(headers::WEBHOOK_ID, &attempt.delivery_id)
+        .header(headers::WEBHOOK_TIMESTAMP, timestamp.to_string())
+        .header(headers::WEBHOOK_SIGNATURE, signature)
+        .header(headers::WEBHOOK_ATTEMPT, attempt.number.to_string())
         .body(attempt.body.clone());
     if let Some(event) = &attempt.event_id {
-        request = request.header("event-id", event);
+        request = request.header(headers::EVENT_ID, event);
     }
     match request.send().await {
         Ok(response) => Outcome::Answered(response.status().as_u16()),

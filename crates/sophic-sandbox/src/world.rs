@@ -239,20 +239,6 @@ impl OrderState {
     }
 }
 
-/// The event that records an order reaching `status`.
-fn event_name(status: &OrderStatus) -> EventName {
-    match status {
-        OrderStatus::Placed => EventName::OrderPlaced,
-        OrderStatus::Pending => EventName::OrderPending,
-        OrderStatus::Executing => EventName::OrderExecuting,
-        OrderStatus::Filled => EventName::OrderFilled,
-        OrderStatus::Settled => EventName::OrderSettled,
-        OrderStatus::Cancelled => EventName::OrderCancelled,
-        // The sandbox only moves orders into the statuses above.
-        OrderStatus::Unknown(other) => EventName::Unknown(format!("order.{other}")),
-    }
-}
-
 /// The wire `Event` of an order in the state it is in: `data` is the full Order.
 fn order_event(id: &str, order: &Order, at: DateTime<Utc>) -> Event {
     let data = match serde_json::to_value(order) {
@@ -261,7 +247,7 @@ fn order_event(id: &str, order: &Order, at: DateTime<Utc>) -> Event {
     };
     Event {
         id: id.to_string(),
-        name: event_name(&order.status),
+        name: order.status.event_name(),
         resource: EventResource {
             id: order.id.clone(),
             resource_type: "order".into(),
@@ -279,7 +265,7 @@ impl EventRecord {
 
     /// The event's name (`order.filled`).
     pub fn name(&self) -> EventName {
-        event_name(&self.state.status)
+        self.state.status.event_name()
     }
 
     /// The order it is about.
@@ -359,8 +345,6 @@ pub struct World {
     retention: Option<TimeDelta>,
     next_forget: Option<DateTime<Utc>>,
 }
-
-const TERMINAL: [OrderStatus; 2] = [OrderStatus::Settled, OrderStatus::Cancelled];
 
 /// Money: rounded half-up to cents and always shown with two places (`"0.00"`).
 fn cents(value: Decimal) -> Decimal {
@@ -867,18 +851,16 @@ impl World {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Arc<Order>, ApiError> {
-        match &self.order(account_id, order_id)?.status {
-            OrderStatus::Cancelled => {}
-            OrderStatus::Placed | OrderStatus::Pending | OrderStatus::Executing => {
-                self.cancel_with(order_id, OrderCancelledReason::UserRequest, now);
-            }
-            status => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::OrderNotCancellable,
-                    format!("Order {order_id} is {status} and can no longer be cancelled."),
-                ));
-            }
+        let status = &self.order(account_id, order_id)?.status;
+        if status.is_cancellable() {
+            self.cancel_with(order_id, OrderCancelledReason::UserRequest, now);
+        } else if *status != OrderStatus::Cancelled {
+            // Contract section 6: a cancelled order comes back unchanged; others refuse.
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::OrderNotCancellable,
+                format!("Order {order_id} is {status} and can no longer be cancelled."),
+            ));
         }
         Ok(Arc::clone(&self.orders[order_id]))
     }
@@ -1119,7 +1101,7 @@ impl World {
 
     /// Whether an order is settled or cancelled.
     pub fn is_terminal(order: &Order) -> bool {
-        TERMINAL.contains(&order.status)
+        order.status.is_terminal()
     }
 
     // ---- events ---------------------------------------------------------------------
@@ -1145,7 +1127,7 @@ impl World {
                     .get(owner)
                     .is_some_and(|c| c.accounts.iter().any(|a| a == account))
         };
-        let name = event_name(&order.status);
+        let name = order.status.event_name();
         // The order is in the event's state now, so it is the event's `data` as it is.
         let event = || order_event(&record.id, order, at);
         deliveries.enqueue_event(&name, event, is_owner, ids, at);

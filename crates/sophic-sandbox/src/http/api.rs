@@ -154,7 +154,7 @@ async fn create_token(State(state): State<AppState>, body: Bytes) -> Response {
 
 /// The `Idempotency-Key` header, if any, once checked.
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
+    let Some(value) = headers.get(sophic_client::headers::IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
     let key = value.to_str().map_err(|_| {
@@ -245,9 +245,10 @@ impl Mutation {
         match claim {
             Claim::Replay(stored) => {
                 let mut response = send((stored.status, stored.body));
-                response
-                    .headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                response.headers_mut().insert(
+                    sophic_client::headers::IDEMPOTENT_REPLAYED,
+                    HeaderValue::from_static("true"),
+                );
                 return response;
             }
             Claim::Reused => {
@@ -534,12 +535,7 @@ async fn list_pending_orders(
     Path(account_id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let open = |o: &Order| {
-        matches!(
-            o.status,
-            OrderStatus::Placed | OrderStatus::Pending | OrderStatus::Executing
-        )
-    };
+    let open = |o: &Order| o.status.is_open();
     page_of_orders(
         &state,
         &principal,

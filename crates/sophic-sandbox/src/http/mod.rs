@@ -138,9 +138,10 @@ async fn request_id(State(state): State<AppState>, request: Request, next: Next)
     let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let mut response = next.run(request).await;
     let id = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
-    response
-        .headers_mut()
-        .insert("request-id", HeaderValue::from_str(&id).expect("ascii"));
+    response.headers_mut().insert(
+        sophic_client::headers::REQUEST_ID,
+        HeaderValue::from_str(&id).expect("ascii"),
+    );
     response
 }
 
@@ -201,9 +202,10 @@ async fn inject_faults(
                 )
                 .into_response()
             };
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(seconds));
+            response.headers_mut().insert(
+                sophic_client::headers::RETRY_AFTER,
+                HeaderValue::from(seconds),
+            );
             response
         }
         FaultKind::DropConnection => {
