@@ -20,12 +20,13 @@
 //! Refusals are the contract's JSON errors (403 `permission_denied`, 413, 415, 408), in
 //! the OAuth error shape on `POST /auth/token`, whose errors are RFC 6749's.
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::task::Poll;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 use serde_json::json;
@@ -166,7 +167,9 @@ fn declares(headers: &HeaderMap, expected: &str) -> bool {
 }
 
 /// The guard itself: checks 1 to 5 above, then hands on the request with its body read.
-pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Admits a request (with its body read), or answers the refusal. Called by the front
+/// middleware of the router (`super::front`), so the checks cost no layer of their own.
+pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request, Response> {
     // Paid on every request: no allocation unless refusing.
     let path = request.uri().path();
     let is_token = path == TOKEN_PATH;
@@ -177,32 +180,32 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         let detail = format!(
             "This sandbox answers requests addressed to localhost or an IP address, not {host:?} (start it with --allow-host to add a name)."
         );
-        return refuse(
+        return Err(refuse(
             is_token,
             "header.Host",
             StatusCode::FORBIDDEN,
             ErrorCode::PermissionDenied,
             detail,
-        );
+        ));
     }
     if control {
         if let Some((header, why)) = cross_site(request.headers(), host) {
             let detail = format!(
                 "The sandbox's control plane refuses a browser's cross-site request ({why})."
             );
-            return refuse(
+            return Err(refuse(
                 is_token,
                 header,
                 StatusCode::FORBIDDEN,
                 ErrorCode::PermissionDenied,
                 detail,
-            );
+            ));
         }
         if !access.control_token_ok(request.headers()) {
-            return ApiError::not_authenticated(
+            return Err(ApiError::not_authenticated(
                 "This sandbox's control plane needs its control token: send `Authorization: Bearer <control token>`.",
             )
-            .into_response();
+            .into_response());
         }
     }
     let has_body = !request.body().is_end_stream();
@@ -214,25 +217,23 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         };
         if !declares(request.headers(), expected) {
             let detail = format!("A request body here must be sent as Content-Type: {expected}.");
-            return refuse(
+            return Err(refuse(
                 is_token,
                 "header.Content-Type",
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 detail,
-            );
+            ));
         }
     }
     if !has_body {
-        return next.run(request).await;
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
-    let bytes = match read_body(body).await {
-        Ok(bytes) => bytes,
-        Err((status, code, detail)) => return refuse(is_token, "body", status, code, detail),
-    };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    match read_body(body).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Err((status, code, detail)) => Err(refuse(is_token, "body", status, code, detail)),
+    }
 }
 
 type Refusal = (StatusCode, ErrorCode, String);
@@ -249,12 +250,16 @@ async fn read_body(body: Body) -> Result<Bytes, Refusal> {
     if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
         return Err(too_large());
     }
-    match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        axum::body::to_bytes(body, MAX_BODY_BYTES),
-    )
-    .await
-    {
+    // Most bodies arrive with their headers: polled once, they are read without arming a
+    // timer (a timer per request is paid by every placement); a body still on its way
+    // gets the timeout.
+    let mut collect = std::pin::pin!(axum::body::to_bytes(body, MAX_BODY_BYTES));
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let read = match first {
+        Poll::Ready(read) => Ok(read),
+        Poll::Pending => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await,
+    };
+    match read {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
         Ok(Err(_)) => Err((

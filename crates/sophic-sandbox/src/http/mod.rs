@@ -128,15 +128,19 @@ pub(crate) fn router(state: AppState) -> Router {
                 ),
             )
         })
-        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
-        .layer(middleware::from_fn_with_state(state.clone(), request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), front))
         .with_state(state)
 }
 
-/// Every answer carries a `Request-Id`.
-async fn request_id(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The front of every request: the guard's checks ([`guard::admit`]), then the handler;
+/// every answer, refusals included, carries a `Request-Id`. One layer for both, since each
+/// `from_fn` layer costs its own boxed future and service clone on every request.
+async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut response = next.run(request).await;
+    let mut response = match guard::admit(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    };
     let id = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
     response.headers_mut().insert(
         sophic_client::headers::REQUEST_ID,
