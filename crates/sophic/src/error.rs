@@ -81,6 +81,22 @@ pub enum Error {
         body: Bytes,
     },
 
+    /// The base URL is plain `http://` to a host that is not loopback, so the token or the
+    /// client secret would travel in clear text for anyone on the path to read. Use
+    /// `https://`, or opt in on a test rig with
+    /// [`ClientBuilder::danger_allow_insecure_http`](crate::ClientBuilder::danger_allow_insecure_http).
+    /// Loopback (`127.0.0.0/8`, `::1`, `localhost`) is always allowed.
+    #[cfg(feature = "client")]
+    #[error(
+        "refusing to send credentials in clear text to `{host}`: the base URL is http:// and \
+         `{host}` is not loopback; use https://, or call \
+         `ClientBuilder::danger_allow_insecure_http()` on a test rig"
+    )]
+    InsecureHttp {
+        /// The base URL's host.
+        host: String,
+    },
+
     /// The SDK refused the input before sending anything (or could not be configured).
     #[error("invalid input: {message}")]
     InvalidInput {
