@@ -7,7 +7,7 @@ use futures::{StreamExt, TryStreamExt};
 use sophic::orders::OrderRequest;
 use sophic::types::{OrderSide, OrderStatus};
 use sophic::webhooks::{Verifier, WebhookError, WebhookEvent, WebhookSecret};
-use sophic::{AccountId, Amount, Client, InstrumentId, OrderId, Quantity};
+use sophic::{AccountId, Amount, Client, InstrumentId, OrderId, Quantity, RetryPolicy};
 use sophic_sandbox::{AccountSpec, FaultKind, FaultSpec, Sandbox, SandboxConfig, TestAccount};
 
 struct World {
@@ -32,6 +32,22 @@ impl World {
             account,
             client,
         }
+    }
+
+    /// The orders of the account through a client that gives up after three quick
+    /// attempts, for tests that outlast its retries.
+    fn orders_with_three_attempts(&self) -> sophic::orders::OrdersHandler {
+        let policy = RetryPolicy::default()
+            .max_attempts(3)
+            .initial_backoff(Duration::from_millis(1))
+            .max_backoff(Duration::from_millis(5));
+        Client::builder()
+            .base_url(self.sandbox.base_url())
+            .token(self.account.token.clone())
+            .retry_policy(policy)
+            .build()
+            .unwrap()
+            .orders(&self.account_id())
     }
 
     fn account_id(&self) -> AccountId {
@@ -289,6 +305,152 @@ async fn a_placement_retried_after_a_dropped_connection_yields_exactly_one_order
         .await
         .unwrap();
     assert_eq!(balances[0].reserved.to_string(), "100.00", "reserved once");
+}
+
+#[tokio::test]
+async fn a_placement_whose_every_attempt_lost_its_connection_is_unknown_and_its_key_finishes_it() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    let orders = world.orders_with_three_attempts();
+    let first_attempt = world.sandbox.now();
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::DropConnection, 5).on("place_order"));
+
+    let err = orders
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap_err();
+
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.attempts(), Some(3));
+    assert_eq!(
+        world.sandbox.armed_faults()[0].count,
+        2,
+        "three attempts were dropped"
+    );
+    let key = err.idempotency_key().expect("the key sent").to_owned();
+    assert!(err.to_string().contains(&key), "{err}");
+
+    // One way on: the orders created since the first attempt. It was placed, once.
+    let since: Vec<_> = orders
+        .list()
+        .created_gte(first_attempt)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 1, "the retries were replays, not new orders");
+
+    // The other: place it again with the key. Through the two faults left, the stored
+    // order comes back.
+    let again = orders
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .idempotency_key(&key)
+        .await
+        .unwrap();
+    assert_eq!(again.id, since[0].id);
+    assert!(world.sandbox.armed_faults().is_empty());
+    let replay = place_raw(&world, &key).await;
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let replayed: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(replayed["id"], since[0].id.as_str());
+
+    assert_eq!(world.orders().list().stream().count().await, 1);
+    let balances = world
+        .client
+        .account(&world.account_id())
+        .cash_balances()
+        .await
+        .unwrap();
+    assert_eq!(balances[0].reserved.to_string(), "100.00", "reserved once");
+}
+
+/// A buy of 100.00 of the Kenya bond with this idempotency key, outside the SDK, to read
+/// the answer's headers. The body is the SDK's, byte for byte: a key answers one request.
+async fn place_raw(world: &World, key: &str) -> reqwest::Response {
+    let buy: OrderRequest = OrderRequest::buy(&kenya(), cash("100.00")).into();
+    reqwest::Client::new()
+        .post(format!(
+            "{}/accounts/{}/orders",
+            world.sandbox.base_url(),
+            world.account.id
+        ))
+        .bearer_auth(&world.account.token)
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(buy.as_wire()).unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_placement_that_met_server_errors_until_the_retries_ran_out_is_unknown() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    let orders = world.orders_with_three_attempts();
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::InternalError, 3).on("place_order"));
+
+    let err = orders
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap_err();
+
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.attempts(), Some(3));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert!(world.sandbox.armed_faults().is_empty());
+    // This sandbox's 500s handled nothing, so the same key places the order now, once.
+    let key = err.idempotency_key().unwrap();
+    let placed = orders
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .idempotency_key(key)
+        .await
+        .unwrap();
+    let all: Vec<_> = world.orders().list().stream().try_collect().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, placed.id);
+}
+
+#[tokio::test]
+async fn a_placement_the_sandbox_refused_is_not_an_unknown_outcome() {
+    let world = World::new(AccountSpec::usd("50.00")).await;
+
+    let err = world
+        .orders_with_three_attempts()
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap_err();
+
+    assert!(err.is_insufficient_funds(), "{err}");
+    assert!(!err.is_outcome_unknown(), "{err:?}");
+    assert_eq!((err.idempotency_key(), err.attempts()), (None, None));
+    assert_eq!(world.orders().list().stream().count().await, 0);
+}
+
+#[tokio::test]
+async fn a_cancellation_whose_every_answer_was_lost_is_unknown_and_its_key_finishes_it() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    let order = world.buy("100.00").await.unwrap();
+    let orders = world.orders_with_three_attempts();
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::DropConnection, 3).on("cancel_order"));
+
+    let err = orders.cancel(&id(&order)).await.unwrap_err();
+
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.attempts(), Some(3));
+    let key = err.idempotency_key().unwrap();
+    let cancelled = orders
+        .cancel(&id(&order))
+        .idempotency_key(key)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(cancelled.id, order.id);
 }
 
 #[tokio::test]

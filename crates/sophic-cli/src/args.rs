@@ -40,11 +40,14 @@ Configuration (flags win over the environment):
   --client-id      SOPHIC_CLIENT_ID      OAuth client credentials, instead of a token
   --client-secret  SOPHIC_CLIENT_SECRET
   --account        SOPHIC_ACCOUNT        the account (acc_…) orders and balances belong to
+  --allow-insecure-http  SOPHIC_ALLOW_INSECURE_HTTP=1
+                                         send credentials over plain http:// to a host off
+                                         loopback (test rigs only; loopback never needs it)
 
 Exit codes:
   0  success
   1  an unexpected failure (an answer that did not decode)
-  2  usage: a bad flag, id or amount (nothing was sent)
+  2  usage: a bad flag, id, amount or configuration (nothing was sent)
   3  the API refused the request (4xx: insufficient funds, not found, …)
   4  the API could not be reached, timed out or failed (5xx)
   5  a webhook delivery did not verify
@@ -82,6 +85,17 @@ pub struct Connection {
     /// The account (acc_…).
     #[arg(long, global = true, env = "SOPHIC_ACCOUNT")]
     pub account: Option<String>,
+
+    /// Send credentials over plain http:// to a host that is not loopback. For test rigs
+    /// only: anyone on the network path can read them. Without it such a base URL is
+    /// refused (exit code 2).
+    #[arg(
+        long,
+        global = true,
+        env = "SOPHIC_ALLOW_INSECURE_HTTP",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Debug, Subcommand)]

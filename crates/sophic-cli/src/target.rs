@@ -38,6 +38,9 @@ impl Target {
         if let Some(url) = &connection.base_url {
             builder = builder.base_url(url.clone());
         }
+        if connection.allow_insecure_http {
+            builder = builder.danger_allow_insecure_http();
+        }
         builder = match (
             &connection.token,
             &connection.client_id,
@@ -62,7 +65,7 @@ impl Target {
             })
             .transpose()?;
         Ok(Self {
-            client: builder.build()?,
+            client: builder.build().map_err(with_cli_opt_in)?,
             account,
             _sandbox: None,
         })
@@ -105,5 +108,18 @@ impl Target {
         self.account.as_ref().ok_or_else(|| {
             Failure::usage("this command needs an account: set --account or SOPHIC_ACCOUNT")
         })
+    }
+}
+
+/// The SDK's refusal of a clear-text base URL names the builder's opt-in; a CLI user needs
+/// the flag instead. A configuration error: usage, exit code 2.
+fn with_cli_opt_in(error: sophic::Error) -> Failure {
+    match error {
+        sophic::Error::InsecureHttp { host, .. } => Failure::usage(format!(
+            "refusing to send credentials in clear text to `{host}`: the base URL is http:// \
+             and `{host}` is not loopback; use https://, or --allow-insecure-http \
+             (SOPHIC_ALLOW_INSECURE_HTTP=1) on a test rig"
+        )),
+        other => other.into(),
     }
 }

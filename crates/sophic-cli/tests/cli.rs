@@ -368,6 +368,63 @@ async fn a_base_url_without_credentials_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+/// Runs `sophic balances` against `base_url` with a token, and `env` on top.
+async fn balances_at(base_url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sophic"));
+    command.arg("balances").args(args);
+    for var in [
+        "SOPHIC_CLIENT_ID",
+        "SOPHIC_CLIENT_SECRET",
+        "SOPHIC_ALLOW_INSECURE_HTTP",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("NO_COLOR", "1")
+        .env("SOPHIC_BASE_URL", base_url)
+        .env("SOPHIC_TOKEN", "tok_SECRET_cli_clear")
+        .env("SOPHIC_ACCOUNT", "acc_1")
+        .envs(env.iter().copied());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_over_plain_http_off_loopback_are_a_usage_error_unless_allowed() {
+    let refused = balances_at("http://api.example.com", &[], &[]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    for part in [
+        "clear text",
+        "`api.example.com`",
+        "--allow-insecure-http",
+        "SOPHIC_ALLOW_INSECURE_HTTP",
+    ] {
+        assert!(refused.stderr.contains(part), "{part}: {}", refused.stderr);
+    }
+    assert!(!refused.stderr.contains("tok_SECRET_cli_clear"));
+    assert!(refused.stdout.is_empty());
+
+    // 0.0.0.0 is not loopback, yet a connection to it stays on this machine: with the
+    // opt-in the call is made, and fails only because nothing listens (exit 4, not 2).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unspecified = format!("http://0.0.0.0:{}", listener.local_addr().unwrap().port());
+    drop(listener);
+    let refused = balances_at(&unspecified, &[], &[]).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let by_env = balances_at(&unspecified, &[("SOPHIC_ALLOW_INSECURE_HTTP", "1")], &[]).await;
+    assert_eq!(by_env.code, 4, "{}", by_env.stderr);
+    let by_flag = balances_at(&unspecified, &[], &["--allow-insecure-http"]).await;
+    assert_eq!(by_flag.code, 4, "{}", by_flag.stderr);
+    let turned_off = balances_at(&unspecified, &[("SOPHIC_ALLOW_INSECURE_HTTP", "0")], &[]).await;
+    assert_eq!(turned_off.code, 2, "{}", turned_off.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_the_output() {
     let (sandbox, account) = sandbox().await;

@@ -18,6 +18,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// context and the request id); the helpers ([`Error::code`], [`Error::request_id`],
 /// [`Error::is_insufficient_funds`]…) answer the common questions without a `match`.
 ///
+/// A placement or cancellation that may have taken effect although it failed is an
+/// [`Error::OutcomeUnknown`]; ask [`Error::is_outcome_unknown`] before anything else.
+///
 /// ```
 /// # fn handle(err: sophic::Error) {
 /// if err.is_insufficient_funds() {
@@ -33,6 +36,14 @@ pub enum Error {
     /// The API answered 4xx or 5xx with its error body.
     #[error(transparent)]
     Api(Box<ApiError>),
+
+    /// A placement or cancellation failed after an attempt that may have reached Sophic
+    /// (a timeout, a connection lost once the request was sent, a 5xx, its key still in
+    /// progress): it may have taken effect. It carries the idempotency key every attempt
+    /// sent, the number of attempts and the last failure, which the helpers
+    /// ([`Error::status`], [`Error::api`]…) answer for.
+    #[error(transparent)]
+    OutcomeUnknown(Box<OutcomeUnknown>),
 
     /// The token endpoint (`POST /auth/token`) refused the client credentials.
     #[error(transparent)]
@@ -79,6 +90,22 @@ pub enum Error {
         request_id: Option<String>,
         /// The raw body.
         body: Bytes,
+    },
+
+    /// The base URL is plain `http://` to a host that is not loopback, so the token or the
+    /// client secret would travel in clear text for anyone on the path to read. Use
+    /// `https://`, or opt in on a test rig with
+    /// [`ClientBuilder::danger_allow_insecure_http`](crate::ClientBuilder::danger_allow_insecure_http).
+    /// Loopback (`127.0.0.0/8`, `::1`, `localhost`) is always allowed.
+    #[cfg(feature = "client")]
+    #[error(
+        "refusing to send credentials in clear text to `{host}`: the base URL is http:// and \
+         `{host}` is not loopback; use https://, or call \
+         `ClientBuilder::danger_allow_insecure_http()` on a test rig"
+    )]
+    InsecureHttp {
+        /// The base URL's host.
+        host: String,
     },
 
     /// The SDK refused the input before sending anything (or could not be configured).
@@ -160,6 +187,60 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// A placement or cancellation whose outcome is unknown: one of its attempts may have
+/// reached Sophic and taken effect, and no answer says whether it did.
+///
+/// Two ways on are safe: send it again with [`OutcomeUnknown::idempotency_key`] (Sophic
+/// answers a known key with its first answer, so a placed order comes back instead of a
+/// second one), or look it up (the orders created since the first attempt, or the order
+/// being cancelled). Sending it with a new key may do it twice.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct OutcomeUnknown {
+    /// The operation: `place_order` or `cancel_order`.
+    pub operation: &'static str,
+    /// The `Idempotency-Key` every attempt carried.
+    pub idempotency_key: String,
+    /// The attempts sent, the first included.
+    pub attempts: u32,
+    /// The last attempt's failure (or what stopped the next one, such as a token that could
+    /// not be renewed). After an attempt in doubt it may be a refusal of a retry.
+    pub last: Error,
+}
+
+impl fmt::Display for OutcomeUnknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        let key = &self.idempotency_key;
+        write!(
+            f,
+            "the outcome of {} is unknown after {} attempt{plural}: ",
+            self.operation, self.attempts
+        )?;
+        match self.operation {
+            "cancel_order" => write!(
+                f,
+                "the order may be cancelled. To finish safely, cancel it again with \
+                 idempotency key `{key}`, or get the order to see its status"
+            )?,
+            _ => write!(
+                f,
+                "the order may exist. To finish safely, place it again with idempotency key \
+                 `{key}` (Sophic answers with the order if it was placed, or places it now), \
+                 or list the orders created since the first attempt; never place it with a \
+                 new key"
+            )?,
+        }
+        write!(f, ". Last failure: {}", self.last)
+    }
+}
+
+impl std::error::Error for OutcomeUnknown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.last)
+    }
+}
+
 /// A refusal from the token endpoint, in the OAuth 2 shape (`{"error": "invalid_client"}`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -207,17 +288,56 @@ impl fmt::Display for Context<'_> {
 }
 
 impl Error {
-    /// The API refusal, if this is one.
+    /// The API refusal, if this is one (or the last failure of an unknown outcome is one).
     pub fn api(&self) -> Option<&ApiError> {
-        match self {
+        match self.last() {
             Self::Api(api) => Some(api),
             _ => None,
         }
     }
 
+    /// Whether this is a placement or cancellation that may have taken effect although it
+    /// failed (see [`Error::OutcomeUnknown`]). If so, never send it anew with a fresh key:
+    /// send it again with [`Error::idempotency_key`], or look the order up. A refusal (4xx)
+    /// with no attempt in doubt before it, or a connection that could not be made, is not
+    /// an unknown outcome: nothing was done.
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.outcome_unknown().is_some()
+    }
+
+    /// The details of an unknown outcome, if this is one.
+    pub fn outcome_unknown(&self) -> Option<&OutcomeUnknown> {
+        match self {
+            Self::OutcomeUnknown(unknown) => Some(unknown),
+            _ => None,
+        }
+    }
+
+    /// The `Idempotency-Key` every attempt of a placement or cancellation whose outcome is
+    /// unknown carried: send the same request with it to learn the outcome safely.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.outcome_unknown()
+            .map(|unknown| unknown.idempotency_key.as_str())
+    }
+
+    /// The attempts sent, the first included, for a placement or cancellation whose
+    /// outcome is unknown.
+    pub fn attempts(&self) -> Option<u32> {
+        self.outcome_unknown().map(|unknown| unknown.attempts)
+    }
+
+    /// The error the helpers answer for: the last failure of an unknown outcome, this
+    /// error otherwise.
+    fn last(&self) -> &Self {
+        match self {
+            Self::OutcomeUnknown(unknown) => &unknown.last,
+            other => other,
+        }
+    }
+
     /// The HTTP status of the answer, when there was one.
     pub fn status(&self) -> Option<StatusCode> {
-        match self {
+        match self.last() {
             Self::Api(api) => Some(api.status),
             Self::Auth(auth) => Some(auth.status),
             Self::Decode { status, .. } => *status,
@@ -240,7 +360,7 @@ impl Error {
 
     /// The `Request-Id` of the answer, when there was one.
     pub fn request_id(&self) -> Option<&str> {
-        match self {
+        match self.last() {
             Self::Api(api) => api.request_id.as_deref(),
             Self::Auth(auth) => auth.request_id.as_deref(),
             Self::Decode { request_id, .. } | Self::UnexpectedResponse { request_id, .. } => {
@@ -262,7 +382,7 @@ impl Error {
     /// This says nothing about whether retrying is *safe*; the client only retries a
     /// request that cannot take effect twice (reads, and writes carrying an idempotency key).
     pub fn is_retryable(&self) -> bool {
-        match self {
+        match self.last() {
             #[cfg(feature = "client")]
             Self::Transport { .. } | Self::Timeout { .. } => true,
             Self::Api(api) => {

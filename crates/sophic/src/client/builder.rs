@@ -1,6 +1,7 @@
 //! Configuring a [`Client`].
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,6 +111,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     http_client: Option<reqwest::Client>,
     wait: WaitDefaults,
+    insecure_http_allowed: bool,
 }
 
 impl Default for ClientBuilder {
@@ -123,13 +125,17 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             http_client: None,
             wait: WaitDefaults::default(),
+            insecure_http_allowed: false,
         }
     }
 }
 
 impl ClientBuilder {
     /// Where the API lives: production (the default), or another deployment such as a
-    /// local sandbox at `http://127.0.0.1:8080`.
+    /// local sandbox at `http://127.0.0.1:8080`. Plain `http://` is for loopback only
+    /// (`127.0.0.0/8`, `::1`, `localhost`) unless
+    /// [`ClientBuilder::danger_allow_insecure_http`] is set: credentials never travel in
+    /// clear text by accident.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
         self
@@ -155,6 +161,16 @@ impl ClientBuilder {
     /// [`ClientBuilder::client_credentials`], with a scope or from a value already built.
     pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
         self.credentials = Some(Credentials::ClientCredentials(credentials));
+        self
+    }
+
+    /// Lets the token or client secret travel over plain `http://` to a host that is not
+    /// loopback. **For test rigs only** (a sandbox on another machine of a private
+    /// network): anyone on the path can read them. Without it, [`ClientBuilder::build`]
+    /// refuses such a base URL with [`Error::InsecureHttp`]; loopback and `https://` never
+    /// need it.
+    pub fn danger_allow_insecure_http(mut self) -> Self {
+        self.insecure_http_allowed = true;
         self
     }
 
@@ -217,12 +233,19 @@ impl ClientBuilder {
         reqwest::Client::builder().user_agent(DEFAULT_USER_AGENT)
     }
 
-    /// Checks the configuration and builds the client.
+    /// Checks the configuration and builds the client. Fails with [`Error::InsecureHttp`]
+    /// for a plain `http://` base URL off loopback (see
+    /// [`ClientBuilder::danger_allow_insecure_http`]), and with [`Error::InvalidInput`] for
+    /// a base URL that is not one, missing credentials or a token that cannot be sent.
     pub fn build(self) -> Result<Client> {
-        let base_url = normalize_base_url(&self.base_url)?;
+        let url = parse_base_url(&self.base_url)?;
         let credentials = self.credentials.clone().ok_or_else(|| {
             Error::invalid_input("no credentials: call `token` or `client_credentials`")
         })?;
+        if !self.insecure_http_allowed {
+            refuse_clear_text(&url)?;
+        }
+        let base_url = url.as_str().trim_end_matches('/').to_owned();
         let http = match self.http_client.clone() {
             Some(client) => client,
             None => self.build_http_client(&base_url)?,
@@ -281,9 +304,9 @@ impl ClientBuilder {
     }
 }
 
-/// An absolute http(s) URL without query or fragment, with no trailing slash (paths are
-/// appended to it as they are).
-fn normalize_base_url(base_url: &str) -> Result<String> {
+/// An absolute http(s) URL without query or fragment (paths are appended to it, once its
+/// trailing slash is gone).
+fn parse_base_url(base_url: &str) -> Result<reqwest::Url> {
     let invalid = |why: &str| Error::invalid_input(format!("the base URL `{base_url}` {why}"));
     let url = reqwest::Url::parse(base_url).map_err(|_| invalid("is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -292,21 +315,59 @@ fn normalize_base_url(base_url: &str) -> Result<String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("has a query or fragment"));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(url)
+}
+
+/// Refuses plain `http://` to a host off loopback: every request would carry the
+/// credentials in clear text.
+fn refuse_clear_text(url: &reqwest::Url) -> Result<()> {
+    let host = url.host_str().unwrap_or_default();
+    if url.scheme() == "http" && !is_loopback(host) {
+        return Err(Error::InsecureHttp {
+            host: host.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// `127.0.0.0/8`, `::1` (also as `::ffff:127.x.x.x`) and `localhost`: traffic that never
+/// leaves the machine. `host` is as the URL parser normalised it (IPv6 in brackets, IPv4
+/// in dotted decimal, names in lower case).
+fn is_loopback(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
+        }
+        Err(_) => host == "localhost",
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn built(base_url: &str) -> Client {
+        ClientBuilder::default()
+            .base_url(base_url)
+            .token("tok")
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn base_urls_lose_their_trailing_slash() {
         assert_eq!(
-            normalize_base_url("http://127.0.0.1:8080/").unwrap(),
+            built("http://127.0.0.1:8080/").base_url(),
             "http://127.0.0.1:8080"
         );
+        #[cfg(feature = "rustls")]
         assert_eq!(
-            normalize_base_url("https://example.com/v1/").unwrap(),
+            built("https://example.com/v1/").base_url(),
             "https://example.com/v1"
         );
     }
@@ -314,7 +375,36 @@ mod tests {
     #[test]
     fn base_urls_that_cannot_take_a_path_are_refused() {
         for url in ["127.0.0.1:8080", "ftp://x", "http://x/?a=b", "not a url"] {
-            assert!(normalize_base_url(url).is_err(), "{url}");
+            assert!(parse_base_url(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_any_127_address_the_ipv6_one_and_localhost() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://0x7f.1",
+            "http://2130706433",
+            "http://[::1]:4010",
+            "http://[::ffff:127.0.0.1]",
+            "http://localhost:4010",
+            "http://LOCALHOST",
+        ] {
+            let url = parse_base_url(url).unwrap();
+            assert!(is_loopback(url.host_str().unwrap()), "{url}");
+        }
+        for url in [
+            "http://api.example.com",
+            "http://10.0.0.7",
+            "http://0.0.0.0",
+            "http://[::]",
+            "http://[::ffff:10.0.0.7]",
+            "http://localhost.example.com",
+            "http://127.0.0.1.nip.io",
+        ] {
+            let url = parse_base_url(url).unwrap();
+            assert!(!is_loopback(url.host_str().unwrap()), "{url}");
         }
     }
 

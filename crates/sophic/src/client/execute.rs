@@ -12,6 +12,7 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use super::Inner;
+use super::outcome::{Attempts, Failed};
 use super::retry::Safety;
 use crate::error::{ApiError, AuthError};
 use crate::{Error, Result};
@@ -26,7 +27,8 @@ pub(crate) type Attempt<'a, T, E> =
     BoxFuture<'a, std::result::Result<ResponseValue<T>, GeneratedError<E>>>;
 
 impl Inner {
-    /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up.
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up; a
+    /// failure says how many attempts were sent and whether one may have taken effect.
     ///
     /// Each logical call gets one `sophic.call` span recording the operation, the number
     /// of attempts, the final status, the request id and the duration; each attempt logs a
@@ -38,7 +40,7 @@ impl Inner {
         safety: Safety,
         authenticate: bool,
         mut attempt: F,
-    ) -> Result<ResponseValue<T>>
+    ) -> Result<ResponseValue<T>, Failed>
     where
         T: DeserializeOwned,
         E: ErrorBody,
@@ -58,14 +60,18 @@ impl Inner {
             let started = Instant::now();
             let mut renewed = false;
             let mut number = 0u32;
+            let mut attempts = Attempts::default();
             loop {
                 number += 1;
                 let generation = if authenticate {
-                    self.ensure_token().await?
+                    self.ensure_token()
+                        .await
+                        .map_err(|error| attempts.give_up(error))?
                 } else {
                     0
                 };
                 let attempt_started = Instant::now();
+                attempts.sending();
                 // The error paths (reading a body, converting) are boxed so that their
                 // state does not enlarge, and get copied with, every call's future.
                 let outcome = match attempt(api).await {
@@ -77,6 +83,7 @@ impl Inner {
                     Ok(value) => return Ok(value),
                     Err(error) => error,
                 };
+                attempts.failed(&error);
                 if authenticate
                     && !renewed
                     && self.can_renew()
@@ -84,14 +91,16 @@ impl Inner {
                 {
                     renewed = true;
                     tracing::debug!("sophic: 401, renewing the token once");
-                    self.renew_token(generation).await?;
+                    self.renew_token(generation)
+                        .await
+                        .map_err(|error| attempts.give_up(error))?;
                     continue;
                 }
                 let Some(delay) = self
                     .retry
                     .delay_after(&error, safety, number, started.elapsed())
                 else {
-                    return Err(error);
+                    return Err(attempts.give_up(error));
                 };
                 tracing::warn!(
                     attempt = number,

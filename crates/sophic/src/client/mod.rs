@@ -3,6 +3,7 @@
 mod auth;
 mod builder;
 mod execute;
+mod outcome;
 mod retry;
 
 use std::fmt;
@@ -22,7 +23,7 @@ use crate::events::EventsHandler;
 use crate::instruments::InstrumentsHandler;
 use crate::orders::OrdersHandler;
 use crate::webhooks::WebhooksHandler;
-use crate::{AccountId, Result};
+use crate::{AccountId, Error, Result};
 
 /// A client of Sophic's Orders API. Cheap to clone: clones share the connection pool,
 /// the token and the configuration.
@@ -134,6 +135,33 @@ impl Client {
             .run(&self.inner.api, operation, safety, true, attempt)
             .await
             .map(ResponseValue::into_inner)
+            .map_err(Error::from)
+    }
+
+    /// Sends a placement or cancellation whose every attempt carries the idempotency key
+    /// `key`. A failure after an attempt that may have taken effect is returned as
+    /// [`Error::OutcomeUnknown`], with the key and the number of attempts.
+    pub(crate) async fn send_write<T, F>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        attempt: F,
+    ) -> Result<T>
+    where
+        T: DeserializeOwned,
+        F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, sophic_client::types::Error>,
+    {
+        self.inner
+            .run(
+                &self.inner.api,
+                operation,
+                Safety::Idempotent,
+                true,
+                attempt,
+            )
+            .await
+            .map(ResponseValue::into_inner)
+            .map_err(|failed| failed.of_write(operation, key))
     }
 }
 

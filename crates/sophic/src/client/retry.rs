@@ -21,7 +21,9 @@ pub(crate) enum Safety {
 /// Retried: transport failures and timeouts, 429 (waiting at least `Retry-After`), 500, 502,
 /// 503, 504, and 409 `idempotency_request_in_progress`. Placements and cancellations carry
 /// one idempotency key across all their attempts, so a retry never places a second order;
-/// requests that cannot carry a key are retried only when they surely did not arrive.
+/// requests that cannot carry a key are retried only when they surely did not arrive. A
+/// placement or cancellation still in doubt when the retries run out fails with
+/// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
 ///
 /// ```
 /// use std::time::Duration;

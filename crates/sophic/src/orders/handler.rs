@@ -150,12 +150,17 @@ impl PlaceOrder {
     }
 
     /// Places the order: the order in status `placed`.
+    ///
+    /// When the retries run out after an attempt that may have reached Sophic, the error
+    /// is an unknown outcome ([`Error::is_outcome_unknown`]): the order may exist. Place it
+    /// again with [`Error::idempotency_key`] to get it (or place it now), never with a new
+    /// key.
     pub async fn send(self) -> Result<Order> {
         let key = idempotency_key::<PlaceOrderIdempotencyKey>(self.idempotency_key)?;
         let (account, body) = (self.orders.account(), &self.request);
         self.orders
             .client()
-            .send("place_order", Safety::Idempotent, |api| {
+            .send_write("place_order", &key, |api| {
                 api.place_order()
                     .account_id(account)
                     .idempotency_key(key.clone())
@@ -203,12 +208,16 @@ impl CancelOrder {
     }
 
     /// Cancels the order: the order as it is afterwards.
+    ///
+    /// As with placements, a failure after an attempt that may have reached Sophic is an
+    /// unknown outcome ([`Error::is_outcome_unknown`]): cancel again with
+    /// [`Error::idempotency_key`], or get the order to see where it stands.
     pub async fn send(self) -> Result<Order> {
         let key = idempotency_key::<CancelOrderIdempotencyKey>(self.idempotency_key)?;
         let (account, order) = (self.orders.account(), &self.order);
         self.orders
             .client()
-            .send("cancel_order", Safety::Idempotent, |api| {
+            .send_write("cancel_order", &key, |api| {
                 api.cancel_order()
                     .account_id(account)
                     .order_id(order)

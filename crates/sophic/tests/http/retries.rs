@@ -1,7 +1,6 @@
 //! Which failures are retried, how long the client waits, and that a retry never places an
 //! order twice.
 
-use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use serde_json::json;
@@ -11,7 +10,8 @@ use sophic::{ClientBuilder, RetryPolicy};
 use tokio::time::Instant;
 
 use crate::support::{
-    Canned, account, account_orders, builder, client, order, order_id, scripted, timerless_http,
+    Canned, account, account_orders, builder, client, dropping_server, order, order_id, scripted,
+    timerless_http,
 };
 
 fn buy() -> OrderRequest {
@@ -327,44 +327,6 @@ async fn a_webhook_registration_is_retried_after_a_rate_limit() {
         "the secret moves out of the webhook"
     );
     assert_eq!(created.secret.expose_secret(), secret.expose_secret());
-}
-
-/// Accepts `drops` connections and closes them without answering, then answers `then` on
-/// every later one; counts connections.
-fn dropping_server(
-    drops: usize,
-    then: serde_json::Value,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let count = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(read) => head.extend_from_slice(&buf[..read]),
-                }
-            }
-            if n < drops {
-                continue; // dropped: the connection closes with no answer
-            }
-            let body = then.to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_ok\r\n\
-                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (base_url, count)
 }
 
 #[tokio::test]

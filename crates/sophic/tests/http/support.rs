@@ -275,3 +275,68 @@ pub fn builder(server: &TestServer) -> ClientBuilder {
         .poll_interval(ms(10))
         .max_poll_interval(ms(80))
 }
+
+/// Accepts `drops` connections and closes them without answering, then answers `then` on
+/// every later one; counts connections.
+pub fn dropping_server(
+    drops: usize,
+    then: serde_json::Value,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            read_head(&mut stream);
+            if n < drops {
+                continue; // dropped: the connection closes with no answer
+            }
+            let body = then.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_ok\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (base_url, count)
+}
+
+/// Accepts connections, reads each request's head, and never answers: every attempt times
+/// out. Counts connections.
+pub fn silent_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
+            read_head(&mut stream);
+            held.push(stream); // kept open, unanswered
+        }
+    });
+    (base_url, count)
+}
+
+/// Reads a request up to the end of its head (or until the peer stops sending).
+fn read_head(stream: &mut std::net::TcpStream) {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => head.extend_from_slice(&buf[..read]),
+        }
+    }
+}
