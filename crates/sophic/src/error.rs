@@ -115,12 +115,9 @@ pub enum Error {
         message: String,
     },
 
-    /// An order did not reach the awaited status within the wait's timeout.
-    #[error(
-        "gave up waiting for order {} after {waited:?}: it is still `{}`",
-        .last.id,
-        .last.status
-    )]
+    /// An order did not reach the awaited status within the wait's timeout. When it sits
+    /// in a status this SDK does not know, the message says so ([`Error::unknown_status`]).
+    #[error("{}", gave_up(.last, .waited))]
     WaitTimeout {
         /// The order as last seen.
         last: Box<types::Order>,
@@ -296,6 +293,18 @@ impl Error {
         }
     }
 
+    /// The status a wait gave up in, when the spec this SDK was built from does not list
+    /// it: waiting treats an unknown status as not terminal, so a wait for an order that
+    /// Sophic moved into a new status (say `rejected`) ends with its timeout, and this says
+    /// why. Upgrade the SDK, or decide on the raw status from
+    /// `WaitForOrder::status_changes`.
+    pub fn unknown_status(&self) -> Option<&types::OrderStatus> {
+        match self {
+            Self::WaitTimeout { last, .. } if !last.status.is_known() => Some(&last.status),
+            _ => None,
+        }
+    }
+
     /// Whether this is a placement or cancellation that may have taken effect although it
     /// failed (see [`Error::OutcomeUnknown`]). If so, never send it anew with a fresh key:
     /// send it again with [`Error::idempotency_key`], or look the order up. A refusal (4xx)
@@ -437,6 +446,21 @@ impl From<crate::IdError> for Error {
 impl From<crate::AmountError> for Error {
     fn from(err: crate::AmountError) -> Self {
         Self::invalid_input(err.to_string())
+    }
+}
+
+/// The message of [`Error::WaitTimeout`].
+fn gave_up(last: &types::Order, waited: &Duration) -> String {
+    if last.status.is_known() {
+        format!(
+            "gave up waiting for order {} after {waited:?}: it is still `{}`",
+            last.id, last.status
+        )
+    } else {
+        format!(
+            "gave up waiting for order {} after {waited:?}: it sits in `{}`, a status this SDK does not know (it may be final; see Error::unknown_status)",
+            last.id, last.status
+        )
     }
 }
 

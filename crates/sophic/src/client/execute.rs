@@ -18,9 +18,9 @@ use crate::error::{ApiError, AuthError};
 use crate::{Error, Result};
 
 /// The `Request-Id` header every answer carries.
-pub(crate) const REQUEST_ID: &str = "request-id";
+pub(crate) const REQUEST_ID: &str = sophic_client::headers::REQUEST_ID;
 /// Set to `true` on an answer replayed for a known idempotency key.
-pub(crate) const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+pub(crate) const IDEMPOTENT_REPLAYED: &str = sophic_client::headers::IDEMPOTENT_REPLAYED;
 
 /// One attempt of a generated operation, borrowing the generated client.
 pub(crate) type Attempt<'a, T, E> =

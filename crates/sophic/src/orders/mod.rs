@@ -160,12 +160,14 @@ pub trait OrderStatusExt {
 }
 
 impl OrderStatusExt for OrderStatus {
+    // The classifications are sophic-client's (one exhaustive match each, beside the
+    // generated type), so the SDK and the sandbox cannot disagree about a status.
     fn is_terminal(&self) -> bool {
-        matches!(self, Self::Settled | Self::Cancelled)
+        OrderStatus::is_terminal(self)
     }
 
     fn is_cancellable(&self) -> bool {
-        matches!(self, Self::Placed | Self::Pending | Self::Executing)
+        OrderStatus::is_cancellable(self)
     }
 
     fn progress(&self) -> Option<u8> {

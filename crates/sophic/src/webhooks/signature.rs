@@ -18,15 +18,15 @@ use subtle::ConstantTimeEq as _;
 use super::{Delivery, WebhookError, WebhookEvent};
 
 /// `Webhook-Id`: the delivery id, stable across retries. Use it to drop duplicates.
-pub const HEADER_ID: &str = "webhook-id";
+pub const HEADER_ID: &str = sophic_client::headers::WEBHOOK_ID;
 /// `Webhook-Timestamp`: when the attempt was signed, in Unix seconds.
-pub const HEADER_TIMESTAMP: &str = "webhook-timestamp";
+pub const HEADER_TIMESTAMP: &str = sophic_client::headers::WEBHOOK_TIMESTAMP;
 /// `Webhook-Signature`: `v1,<base64>` entries separated by spaces.
-pub const HEADER_SIGNATURE: &str = "webhook-signature";
+pub const HEADER_SIGNATURE: &str = sophic_client::headers::WEBHOOK_SIGNATURE;
 /// `Webhook-Attempt`: the attempt's number, from 1.
-pub const HEADER_ATTEMPT: &str = "webhook-attempt";
+pub const HEADER_ATTEMPT: &str = sophic_client::headers::WEBHOOK_ATTEMPT;
 /// `Event-Id`: the event delivered; absent on test deliveries.
-pub const HEADER_EVENT_ID: &str = "event-id";
+pub const HEADER_EVENT_ID: &str = sophic_client::headers::EVENT_ID;
 
 const SECRET_PREFIX: &str = "whsec_";
 const SECRET_LEN: usize = 32;

@@ -142,6 +142,44 @@ async fn a_wait_gives_up_after_its_timeout_with_the_last_order() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_wait_that_gives_up_in_an_unknown_status_says_so_and_names_it() {
+    let (server, _script) = scripted(statuses(&["rejected"; 20]));
+    let err = builder(&server)
+        .build()
+        .unwrap()
+        .orders(&account())
+        .wait_for_order(&order_id())
+        .poll_interval(ms(100))
+        .timeout(Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.unknown_status(),
+        Some(&OrderStatus::Unknown("rejected".into()))
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("`rejected`, a status this SDK does not know"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_plain_timeout_names_no_unknown_status() {
+    let (server, _script) = scripted(statuses(&["placed"; 20]));
+    let err = builder(&server)
+        .build()
+        .unwrap()
+        .orders(&account())
+        .wait_for_order(&order_id())
+        .poll_interval(ms(100))
+        .timeout(Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert_eq!(err.unknown_status(), None);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failed_poll_ends_the_wait_with_its_error() {
     let mut answers = statuses(&["placed"]);
     answers.push(Canned::error(404, "not_found"));
