@@ -125,9 +125,16 @@ async fn in_process(orders: u64) -> Result<(), Error> {
         return Err(format!("settle answered {}", settle.status()).into());
     }
     let settled = LIVE.load(Ordering::Relaxed);
-    let per = |live: u64| live.saturating_sub(before) as f64 / orders as f64;
-    let answers = answers as f64 / orders as f64;
     println!("orders: {orders} (in process, live heap bytes)");
+    report(orders, answers, [before, placed, settled]);
+    Ok(())
+}
+
+/// Prints the growth per order from `bytes` (before, placed, settled) beside the answer
+/// bytes kept for replay.
+fn report(orders: u64, answer_bytes: u64, [before, placed, settled]: [u64; 3]) {
+    let per = |bytes: u64| bytes.saturating_sub(before) as f64 / orders as f64;
+    let answers = answer_bytes as f64 / orders as f64;
     println!("per order, placed:  {:.0} B", per(placed));
     println!("per order, settled: {:.0} B", per(settled));
     println!("answer bytes kept for replay: {answers:.0} B per order");
@@ -135,7 +142,6 @@ async fn in_process(orders: u64) -> Result<(), Error> {
         "per order, settled, less the kept answer: {:.0} B",
         per(settled) - answers
     );
-    Ok(())
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -229,19 +235,16 @@ async fn main() -> Result<(), Error> {
     let _ = child.kill().await;
 
     let orders = per_task * args.connections;
-    let per = |kib: u64| (kib.saturating_sub(before) * 1024) as f64 / orders as f64;
-    let answers = answer_bytes.load(Ordering::Relaxed) as f64 / orders as f64;
     println!(
         "orders: {orders} ({} flags: {:?})",
         args.sandbox, args.sandbox_args
     );
     println!("rss before: {before} KiB, placed: {placed} KiB, settled: {settled} KiB");
-    println!("per order, placed:  {:.0} B", per(placed));
-    println!("per order, settled: {:.0} B", per(settled));
-    println!("answer bytes kept for replay: {answers:.0} B per order");
-    println!(
-        "per order, settled, less the kept answer: {:.0} B",
-        per(settled) - answers
+    let answers = answer_bytes.load(Ordering::Relaxed);
+    report(
+        orders,
+        answers,
+        [before, placed, settled].map(|kib| kib * 1024),
     );
     Ok(())
 }

@@ -141,10 +141,10 @@ async fn a_wait_gives_up_after_its_timeout_with_the_last_order() {
     assert!(err.to_string().contains("still `placed`"), "{err}");
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_wait_that_gives_up_in_an_unknown_status_says_so_and_names_it() {
-    let (server, _script) = scripted(statuses(&["rejected"; 20]));
-    let err = builder(&server)
+/// The error of a half-second wait on an order that stays in `status`.
+async fn given_up_in(status: &str) -> sophic::Error {
+    let (server, _script) = scripted(statuses(&[status; 20]));
+    builder(&server)
         .build()
         .unwrap()
         .orders(&account())
@@ -152,7 +152,12 @@ async fn a_wait_that_gives_up_in_an_unknown_status_says_so_and_names_it() {
         .poll_interval(ms(100))
         .timeout(Duration::from_millis(500))
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_that_gives_up_in_an_unknown_status_says_so_and_names_it() {
+    let err = given_up_in("rejected").await;
     assert_eq!(
         err.unknown_status(),
         Some(&OrderStatus::Unknown("rejected".into()))
@@ -166,16 +171,8 @@ async fn a_wait_that_gives_up_in_an_unknown_status_says_so_and_names_it() {
 
 #[tokio::test(start_paused = true)]
 async fn a_plain_timeout_names_no_unknown_status() {
-    let (server, _script) = scripted(statuses(&["placed"; 20]));
-    let err = builder(&server)
-        .build()
-        .unwrap()
-        .orders(&account())
-        .wait_for_order(&order_id())
-        .poll_interval(ms(100))
-        .timeout(Duration::from_millis(500))
-        .await
-        .unwrap_err();
+    let err = given_up_in("placed").await;
+    assert!(matches!(err, sophic::Error::WaitTimeout { .. }), "{err:?}");
     assert_eq!(err.unknown_status(), None);
 }
 
