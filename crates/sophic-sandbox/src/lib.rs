@@ -82,6 +82,33 @@ pub struct SandboxConfig {
 }
 
 impl SandboxConfig {
+    /// Why this configuration cannot run, if it cannot: a fee rate outside [0, 1) (fees
+    /// would overflow or exceed the cash), an empty control token (it would let every
+    /// request in), a retention that is not positive or longer than a century.
+    pub fn check(&self) -> Result<(), String> {
+        if !(Decimal::ZERO..Decimal::ONE).contains(&self.rules.fee_rate) {
+            return Err(format!(
+                "the fee rate must be at least 0 and below 1, not {}",
+                self.rules.fee_rate
+            ));
+        }
+        if self
+            .access
+            .control_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err("the control token must not be empty".into());
+        }
+        if self
+            .retention
+            .is_some_and(|r| r <= TimeDelta::zero() || r > TimeDelta::days(36_525))
+        {
+            return Err("the retention must be more than 0 and at most 100 years".into());
+        }
+        Ok(())
+    }
+
     /// A held clock on an ephemeral loopback port: what tests want.
     pub fn held() -> Self {
         Self {
@@ -279,15 +306,9 @@ impl Sandbox {
     /// Refuses (`InvalidInput`) an address off loopback without a control token: anyone
     /// who can reach such a sandbox could otherwise reset it or mint accounts.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
-        if !(Decimal::ZERO..Decimal::ONE).contains(&config.rules.fee_rate) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!(
-                    "the fee rate must be at least 0 and below 1, not {}",
-                    config.rules.fee_rate
-                ),
-            ));
-        }
+        config
+            .check()
+            .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
         if !config.addr.ip().is_loopback() && config.access.control_token.is_none() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -480,7 +501,14 @@ pub struct InProcess {
 
 impl InProcess {
     /// A sandbox as `config` says, without binding `config.addr`.
+    ///
+    /// # Panics
+    ///
+    /// If [`SandboxConfig::check`] refuses the configuration.
     pub fn new(config: SandboxConfig) -> Self {
+        if let Err(why) = config.check() {
+            panic!("InProcess::new: {why}");
+        }
         let shared = Arc::new(Shared::new(config.clone(), config.addr));
         let router = http::router(shared.clone());
         Self { shared, router }

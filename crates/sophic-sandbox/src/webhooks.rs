@@ -470,15 +470,18 @@ async fn resolve_allowed(
 }
 
 /// The client deliveries are sent with: no redirects followed (a receiver cannot bounce a
-/// delivery onto the sandbox or elsewhere), no proxy from the environment.
-fn delivery_client(pinned: Option<(&str, &[SocketAddr])>) -> reqwest::Client {
+/// delivery onto the sandbox or elsewhere), no proxy from the environment. (A client per
+/// pinned name costs a build per delivery to a name; deliveries are few.)
+fn delivery_client(pinned: Option<(&str, &[SocketAddr])>) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
     if let Some((host, addrs)) = pinned {
         builder = builder.resolve_to_addrs(host, addrs);
     }
-    builder.build().unwrap_or_default()
+    builder
+        .build()
+        .map_err(|e| format!("no HTTP client for deliveries: {e}"))
 }
 
 /// POSTs one attempt, signed at `timestamp` (Unix seconds of the wall clock, contract
@@ -501,10 +504,13 @@ pub async fn send(
     // checked, with a client of its own.
     let pinned;
     let http = match url.host() {
-        Some(url::Host::Domain(name)) => {
-            pinned = delivery_client(Some((name, &addrs)));
-            &pinned
-        }
+        Some(url::Host::Domain(name)) => match delivery_client(Some((name, &addrs))) {
+            Ok(client) => {
+                pinned = client;
+                &pinned
+            }
+            Err(why) => return Outcome::Failed(why),
+        },
         _ => http,
     };
     let signature = sign(&attempt.key, &attempt.delivery_id, timestamp, &attempt.body);
@@ -528,7 +534,11 @@ pub async fn send(
 
 /// Delivers whatever is due, whenever woken, until the sandbox stops.
 pub async fn worker(shared: Arc<crate::Shared>) {
-    let http = delivery_client(None);
+    // Without its safety settings no delivery is sent: the worker stops, loudly.
+    let Ok(http) = delivery_client(None) else {
+        tracing::error!("webhook deliveries are off: no HTTP client could be built");
+        return;
+    };
     loop {
         let now = shared.clock.now();
         let attempts = crate::clock::lock(&shared.world).deliveries.due(now);

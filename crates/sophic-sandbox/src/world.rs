@@ -389,7 +389,7 @@ impl World {
         if self.next_forget.is_some_and(|next| now < next) {
             return;
         }
-        self.next_forget = Some(now + (keep / 4).max(TimeDelta::seconds(1)));
+        self.next_forget = now.checked_add_signed((keep / 4).max(TimeDelta::seconds(1)));
         let Some(cutoff) = now.checked_sub_signed(keep) else {
             return;
         };

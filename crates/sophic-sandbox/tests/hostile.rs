@@ -515,3 +515,85 @@ async fn a_fault_on_an_operation_the_spec_does_not_have_is_refused() {
         .await;
     assert_eq!(known.status, 201);
 }
+
+#[tokio::test]
+async fn a_stalled_request_whose_client_went_away_gives_its_key_back() {
+    let env = Env::new().await;
+    env.sandbox
+        .arm(FaultSpec::new(FaultKind::Stall, 1).on("place_order"));
+    let stalled = env.sandbox.stalled();
+    let request = env
+        .http
+        .post(env.url(&env.orders_path()))
+        .bearer_auth(&env.account.token)
+        .header("idempotency-key", "abandoned")
+        .json(&buy("ins_xyz789", "100.00"));
+    let held = tokio::spawn(request.send());
+    stalled.await;
+    held.abort();
+    let _ = held.await;
+    // The connection is gone; the key is free once the server has dropped the request.
+    let retry = async {
+        loop {
+            let answer = env
+                .place_with_key("abandoned", &buy("ins_xyz789", "100.00"))
+                .await;
+            if answer.code() != "idempotency_request_in_progress" {
+                break answer;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    // Bounded so that a server that never notices fails the test instead of hanging it.
+    let retried = tokio::time::timeout(Duration::from_secs(20), retry)
+        .await
+        .expect("the key was given back");
+    assert_eq!(retried.status, 201, "{:?}", retried.body);
+    assert_eq!(env.orders().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_control_token_or_a_bad_retention_is_refused_at_start() {
+    let empty = SandboxConfig {
+        access: Access {
+            control_token: Some(String::new()),
+            ..Access::default()
+        },
+        ..SandboxConfig::held()
+    };
+    assert_eq!(
+        Sandbox::start(empty).await.unwrap_err().kind(),
+        std::io::ErrorKind::InvalidInput
+    );
+    let negative = SandboxConfig {
+        retention: Some(chrono::TimeDelta::seconds(-1)),
+        ..SandboxConfig::held()
+    };
+    assert!(Sandbox::start(negative).await.is_err());
+}
+
+#[tokio::test]
+async fn the_sandboxs_own_origin_passes_with_or_without_its_default_port() {
+    let env = Env::new().await;
+    let own = env.sandbox.base_url();
+    let https = own.replace("http://", "https://");
+    let refused = env
+        .send(
+            env.http
+                .get(env.url("/sandbox/clock"))
+                .header("origin", https),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "another scheme is another origin");
+    let empty_chunked = env
+        .send(control(&env, "/clock/settle").body(reqwest::Body::wrap_stream(futures_empty())))
+        .await;
+    assert_eq!(
+        empty_chunked.status, 200,
+        "an empty chunked body is bodiless"
+    );
+}
+
+fn futures_empty() -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures::stream::empty()
+}

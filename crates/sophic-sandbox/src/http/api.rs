@@ -270,11 +270,19 @@ impl Mutation {
             Claim::Run => {}
         }
         if self.stall {
+            // A client that goes away while held drops this future here: the key is then
+            // given back, not left "in progress" for good.
+            let claimed = Claimed {
+                state,
+                owner,
+                key: &key,
+            };
             let released = state.release.notified();
             tokio::pin!(released);
             released.as_mut().enable();
             state.stalled.notify_one();
             released.await;
+            std::mem::forget(claimed);
         }
         let (status, body) = match run(&self.body) {
             Ok(answer) => answer,
@@ -290,6 +298,19 @@ impl Mutation {
         };
         lock(&state.idempotency).finish(owner, &key, stored, state.clock.now());
         send((status, body))
+    }
+}
+
+/// A claimed idempotency key, given back if dropped (see [`Mutation::run`]).
+struct Claimed<'a> {
+    state: &'a AppState,
+    owner: &'a str,
+    key: &'a str,
+}
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        lock(&self.state.idempotency).abandon(self.owner, self.key);
     }
 }
 

@@ -121,13 +121,14 @@ fn refuse(
     error.into_response()
 }
 
-/// The request's `Host`, from the header (HTTP/1) or the URI's authority (HTTP/2).
+/// The request's `Host`, from the header (HTTP/1) or the URI's authority (HTTP/2); a Host
+/// header that is not text is "" (no name of this machine). No Host at all (a client that
+/// is not a browser: browsers always send one) is `None`.
 fn request_host(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+    match request.headers().get(header::HOST) {
+        Some(host) => Some(host.to_str().unwrap_or_default()),
+        None => request.uri().authority().map(|a| a.as_str()),
+    }
 }
 
 /// Why a control-plane request looks like a browser's cross-site request, if it does: the
@@ -144,10 +145,19 @@ fn cross_site(headers: &HeaderMap, host: Option<&str>) -> Option<(&'static str, 
     }
     let origin = headers.get(header::ORIGIN)?;
     let origin = origin.to_str().unwrap_or_default();
+    // The sandbox serves plain http: its own origin is `http://` + the Host it was sent to
+    // (the default port 80 written or not).
+    let normal = |authority: &str| {
+        let authority = authority.to_ascii_lowercase();
+        match authority.strip_suffix(":80") {
+            Some(bare) => bare.to_string(),
+            None => authority,
+        }
+    };
     let same = url::Url::parse(origin).ok().is_some_and(|url| {
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let authority = format!("{}{port}", url.host_str().unwrap_or_default());
-        host.is_some_and(|h| h.eq_ignore_ascii_case(&authority))
+        url.scheme() == "http" && host.is_some_and(|h| normal(h) == normal(&authority))
     });
     (!same).then(|| {
         (
@@ -208,32 +218,32 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
             .into_response());
         }
     }
-    let has_body = !request.body().is_end_stream();
-    if has_body {
-        let expected = if is_token {
-            "application/x-www-form-urlencoded"
-        } else {
-            "application/json"
-        };
-        if !declares(request.headers(), expected) {
-            let detail = format!("A request body here must be sent as Content-Type: {expected}.");
-            return Err(refuse(
-                is_token,
-                "header.Content-Type",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UnsupportedMediaType,
-                detail,
-            ));
-        }
-    }
-    if !has_body {
+    if request.body().is_end_stream() {
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
-    match read_body(body).await {
-        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
-        Err((status, code, detail)) => Err(refuse(is_token, "body", status, code, detail)),
+    let bytes = match read_body(body).await {
+        Ok(bytes) => bytes,
+        Err((status, code, detail)) => return Err(refuse(is_token, "body", status, code, detail)),
+    };
+    // Judged on what arrived: an empty chunked body (or an HTTP/2 stream ended by an empty
+    // DATA frame) is bodiless too.
+    let expected = if is_token {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    if !bytes.is_empty() && !declares(&parts.headers, expected) {
+        let detail = format!("A request body here must be sent as Content-Type: {expected}.");
+        return Err(refuse(
+            is_token,
+            "header.Content-Type",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            detail,
+        ));
     }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 type Refusal = (StatusCode, ErrorCode, String);
