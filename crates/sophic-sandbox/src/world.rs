@@ -279,7 +279,7 @@ impl EventRecord {
     }
 
     /// The wire form, from the order as it is `now`.
-    fn event(&self, now: &Order) -> Event {
+    pub fn event(&self, now: &Order) -> Event {
         order_event(&self.id, &self.state.rewind(now), self.at)
     }
 }
@@ -1147,13 +1147,11 @@ impl World {
         })
     }
 
-    /// The wire form of a stored event.
-    pub fn event(&self, record: &EventRecord) -> Event {
-        let now = self
-            .orders
-            .get(&*record.order)
-            .expect("events are kept only while their order is");
-        record.event(now)
+    /// A stored event and its order as it is now (shared), so that the event is rendered
+    /// after the world lock is released; `None` if the order was forgotten.
+    pub fn event_source(&self, record: &EventRecord) -> Option<(EventRecord, Arc<Order>)> {
+        let order = self.orders.get(&*record.order)?;
+        Some((record.clone(), Arc::clone(order)))
     }
 }
 

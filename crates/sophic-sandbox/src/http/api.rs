@@ -683,15 +683,25 @@ async fn list_events(
             && bounds[2].is_none_or(|b| t < b)
             && bounds[3].is_none_or(|b| t <= b)
     };
-    let world = lock(&state.world);
-    let records = page(
-        world.events_newest_first(&principal),
-        |e| e.id(),
-        query.get("starting_after"),
-        keep,
-        limit,
-    )?;
-    let events: Vec<_> = records.iter().map(|r| world.event(r)).collect();
+    // The page is taken under the world lock; its events are rendered after it is released.
+    let sources: Vec<_> = {
+        let world = lock(&state.world);
+        let records = page(
+            world.events_newest_first(&principal),
+            |e| e.id(),
+            query.get("starting_after"),
+            keep,
+            limit,
+        )?;
+        records
+            .iter()
+            .filter_map(|r| world.event_source(r))
+            .collect()
+    };
+    let events: Vec<_> = sources
+        .iter()
+        .map(|(record, order)| record.event(order))
+        .collect();
     Ok(json_response(StatusCode::OK, &events))
 }
 
