@@ -465,27 +465,39 @@ fn gave_up(last: &types::Order, waited: &Duration) -> String {
 }
 
 #[cfg(test)]
+impl ApiError {
+    /// A refusal with this status and code and nothing else, for the crate's unit tests.
+    pub(crate) fn bare(status: u16, code: ErrorCode) -> Self {
+        ApiError {
+            status: StatusCode::from_u16(status).unwrap(),
+            body: types::Error {
+                code,
+                detail: "x".into(),
+                params: None,
+                context: None,
+                docs: None,
+            },
+            request_id: None,
+            retry_after: None,
+            replayed: false,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     fn api(status: u16, code: ErrorCode) -> Error {
-        Error::Api(Box::new(ApiError {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: types::Error {
-                code,
-                detail: "Refused.".into(),
-                params: Some(vec![ErrorParam {
-                    path: "body.cash_amount".into(),
-                    detail: "must be greater than 0".into(),
-                    code: "too_small".into(),
-                }]),
-                context: None,
-                docs: None,
-            },
-            request_id: Some("req_123".into()),
-            retry_after: None,
-            replayed: false,
-        }))
+        let mut api = ApiError::bare(status, code);
+        api.body.detail = "Refused.".into();
+        api.body.params = Some(vec![ErrorParam {
+            path: "body.cash_amount".into(),
+            detail: "must be greater than 0".into(),
+            code: "too_small".into(),
+        }]);
+        api.request_id = Some("req_123".into());
+        Error::Api(Box::new(api))
     }
 
     #[test]

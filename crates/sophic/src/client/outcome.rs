@@ -85,22 +85,9 @@ mod tests {
     use super::*;
     use crate::ApiError;
     use http::StatusCode;
-    use sophic_client::types;
 
     fn api(status: u16, code: ErrorCode) -> Error {
-        Error::Api(Box::new(ApiError {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: types::Error {
-                code,
-                detail: "x".into(),
-                params: None,
-                context: None,
-                docs: None,
-            },
-            request_id: None,
-            retry_after: None,
-            replayed: false,
-        }))
+        Error::Api(Box::new(ApiError::bare(status, code)))
     }
 
     fn after(errors: impl IntoIterator<Item = Error>) -> Error {

@@ -143,23 +143,12 @@ fn never_arrived(error: &Error) -> bool {
 mod tests {
     use super::*;
     use crate::ApiError;
-    use http::StatusCode;
-    use sophic_client::types::{self, ErrorCode};
+    use sophic_client::types::ErrorCode;
 
     fn api(status: u16, code: ErrorCode, retry_after: Option<u64>) -> Error {
-        Error::Api(Box::new(ApiError {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: types::Error {
-                code,
-                detail: "x".into(),
-                params: None,
-                context: None,
-                docs: None,
-            },
-            request_id: None,
-            retry_after: retry_after.map(Duration::from_secs),
-            replayed: false,
-        }))
+        let mut api = ApiError::bare(status, code);
+        api.retry_after = retry_after.map(Duration::from_secs);
+        Error::Api(Box::new(api))
     }
 
     fn policy() -> RetryPolicy {
