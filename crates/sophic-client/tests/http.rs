@@ -126,8 +126,8 @@ async fn an_error_answer_that_is_not_json_keeps_its_status_and_request_id() {
         .create_token()
         .body(sophic_client::types::TokenRequest {
             grant_type: sophic_client::types::GrantType::ClientCredentials,
-            client_id: "c".into(),
-            client_secret: "s".into(),
+            client_id: "c".try_into().unwrap(),
+            client_secret: "s".try_into().unwrap(),
             scope: None,
         });
     let Error::ErrorResponse(response) = err.send().await.unwrap_err() else {

@@ -161,12 +161,14 @@ fn every_schema_of_the_spec_has_a_json_schema_snapshot() {
         .unwrap()
         .keys()
         .map(String::as_str)
+        .filter(|name| !sophic_client::FOLDED_SCHEMAS.iter().any(|(f, _)| f == name))
         .collect();
     let mut pinned = MODELS.to_vec();
     in_spec.sort_unstable();
     pinned.sort_unstable();
     assert_eq!(
         in_spec, pinned,
-        "sophic_client::for_each_model! must list every schema of the spec"
+        "sophic_client::for_each_model! must list every schema of the spec that has a type \
+         (the others are in FOLDED_SCHEMAS)"
     );
 }

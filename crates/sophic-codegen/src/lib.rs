@@ -4,7 +4,8 @@
 //! code compiled into the client and the code a maintainer reads are byte-identical.
 //! Every progenitor setting lives in [`settings`]; the passes that progenitor cannot do
 //! itself (forward-compatible enums) live in [`open_enums`], and answers are decoded
-//! without copying their headers ([`responses`]); the types' JSON Schemas are optional
+//! without copying their headers ([`responses`]); the spec's decimal schemas, open enums
+//! and discriminated union are read in the shape of the Rust types ([`rust_view`]); the types' JSON Schemas are optional
 //! ([`schemas`]); the spec's list of models is a macro ([`models`]) and its list of
 //! operations a table ([`operations`]).
 
@@ -12,6 +13,7 @@ pub mod models;
 pub mod open_enums;
 pub mod operations;
 pub mod responses;
+pub mod rust_view;
 pub mod schemas;
 
 use std::fmt;
@@ -119,14 +121,24 @@ pub(crate) fn drop_derives(
     dropped
 }
 
-/// Parses an OpenAPI 3.0 document from YAML (or JSON, a subset of YAML).
+/// Parses an OpenAPI 3.0 document from YAML (or JSON, a subset of YAML), as the Rust
+/// generator sees it ([`rust_view`]).
 pub fn parse_spec(spec_yaml: &str) -> Result<openapiv3::OpenAPI, CodegenError> {
-    serde_yaml::from_str(spec_yaml).map_err(|e| CodegenError::Parse(e.to_string()))
+    read_spec(spec_yaml).map(|(spec, _)| spec)
+}
+
+/// [`parse_spec`], with what [`rust_view`] rewrote.
+fn read_spec(spec_yaml: &str) -> Result<(openapiv3::OpenAPI, rust_view::Rewrites), CodegenError> {
+    let mut value: serde_json::Value =
+        serde_yaml::from_str(spec_yaml).map_err(|e| CodegenError::Parse(e.to_string()))?;
+    let rewrites = rust_view::rewrite(&mut value)?;
+    let spec = serde_json::from_value(value).map_err(|e| CodegenError::Parse(e.to_string()))?;
+    Ok((spec, rewrites))
 }
 
 /// Generates the client for a spec, as formatted Rust source with the do-not-edit header.
 pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
-    let spec = parse_spec(spec_yaml)?;
+    let (spec, rewrites) = read_spec(spec_yaml)?;
     let mut generator = Generator::new(&settings());
     let tokens = generator
         .generate_tokens(&spec)
@@ -144,6 +156,7 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
     responses::move_response_headers(&mut file);
     schemas::make_schemas_optional(&mut file);
     models::append_model_list(&mut file, &spec);
+    models::append_folded_list(&mut file, &rewrites);
     operations::append_operation_table(&mut file, &spec);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

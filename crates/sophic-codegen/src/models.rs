@@ -12,6 +12,34 @@
 use openapiv3::OpenAPI;
 use syn::{File, Ident, parse_quote};
 
+use crate::rust_view::Rewrites;
+
+/// The Rust type that carries a decimal component's values.
+pub const DECIMAL_TYPE: &str = "rust_decimal::Decimal";
+
+/// Appends `FOLDED_SCHEMAS`: each schema of the spec that has no type of its own (see
+/// [`crate::rust_view`]), with the type that carries its values; returns how many.
+pub fn append_folded_list(file: &mut File, rewrites: &Rewrites) -> usize {
+    let folded: Vec<(String, String)> =
+        rewrites
+            .decimals
+            .iter()
+            .map(|name| (name.clone(), DECIMAL_TYPE.to_string()))
+            .chain(rewrites.flattened.iter().flat_map(|(union, variants)| {
+                variants.iter().map(move |v| (v.clone(), union.clone()))
+            }))
+            .collect();
+    let (names, carriers): (Vec<&String>, Vec<&String>) =
+        folded.iter().map(|(n, c)| (n, c)).unzip();
+    file.items.push(parse_quote! {
+        /// The schemas of `components.schemas` that have no generated type of their own,
+        /// each with the type that carries its values: decimal schemas are
+        /// `rust_decimal::Decimal`, the variants of a union of objects are its flat struct.
+        pub const FOLDED_SCHEMAS: &[(&str, &str)] = &[#((#names, #carriers)),*];
+    });
+    folded.len()
+}
+
 /// Appends `for_each_model!` to `file`, listing every schema of `spec.components` (in the
 /// spec's order); returns how many.
 pub fn append_model_list(file: &mut File, spec: &OpenAPI) -> usize {

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
-use sophic_client::types::{self, ErrorCode, ErrorParam};
+use sophic_client::types::{self, ErrorCode, ErrorParam, ErrorParamCode};
 
 /// A refusal: HTTP status, code, detail, the parameters at fault and context figures.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ impl ApiError {
     }
 
     /// 400 `invalid_param` for one parameter.
-    pub fn param(path: &str, code: &str, detail: impl Into<String>) -> Self {
+    pub fn param(path: &str, code: ErrorParamCode, detail: impl Into<String>) -> Self {
         Self::invalid(vec![problem(path, code, detail)])
     }
 
@@ -91,10 +91,10 @@ impl ApiError {
 }
 
 /// One parameter at fault.
-pub fn problem(path: &str, code: &str, detail: impl Into<String>) -> ErrorParam {
+pub fn problem(path: &str, code: ErrorParamCode, detail: impl Into<String>) -> ErrorParam {
     ErrorParam {
         path: path.into(),
-        code: code.into(),
+        code,
         detail: detail.into(),
     }
 }

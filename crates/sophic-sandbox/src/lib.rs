@@ -207,7 +207,7 @@ impl Shared {
             .ok_or_else(|| {
                 ApiError::param(
                     "body.seconds",
-                    "too_large",
+                    sophic_client::types::ErrorParamCode::TooLarge,
                     format!(
                         "moves the clock at most {} days at a time, and never past {latest}",
                         limits::MAX_ADVANCE.num_days()

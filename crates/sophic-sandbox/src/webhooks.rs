@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use sophic_client::headers;
 use sophic_client::types::{
-    CreateWebhookRequest, Event, EventName, UpdateWebhookRequest, Webhook, WebhookDelivery,
-    WebhookDeliveryAttempt, WebhookDeliveryStatus,
+    CreateWebhookRequest, ErrorParamCode, Event, EventName, UpdateWebhookRequest, Webhook,
+    WebhookDelivery, WebhookDeliveryAttempt, WebhookDeliveryStatus,
 };
 
 use crate::error::ApiError;
@@ -377,13 +377,13 @@ fn listens_to(webhook: &Webhook, name: &EventName) -> bool {
 /// HTTPS to a host name (not an IP); loopback `http://` is allowed in the sandbox; never
 /// the sandbox itself (`own`), under any spelling of its address.
 fn check_url(raw: &str, path: &str, own: SocketAddr) -> Result<(), ApiError> {
-    let invalid = |detail: &str| ApiError::param(path, "invalid", detail.to_string());
+    let invalid = |detail: &str| ApiError::param(path, ErrorParamCode::Invalid, detail.to_string());
     let url = url::Url::parse(raw).map_err(|_| invalid("must be an absolute URL"))?;
     let host = url.host().ok_or_else(|| invalid("must name a host"))?;
     if points_at_self(&url, own) {
         return Err(ApiError::param(
             path,
-            "not_allowed",
+            ErrorParamCode::NotAllowed,
             format!("must not point at the sandbox itself (port {})", own.port()),
         ));
     }

@@ -12,8 +12,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 use sophic_client::types::{
-    CashBalance, Currency, ErrorCode, Event, EventName, EventResource, Instrument, Order,
-    OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
+    CashBalance, Currency, ErrorCode, ErrorParamCode, Event, EventName, EventResource, Instrument,
+    Order, OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
     TradeStatus, TradingStatus,
 };
 
@@ -420,14 +420,14 @@ impl World {
             self.listing(instrument).ok_or_else(|| {
                 ApiError::param(
                     "body.positions",
-                    "not_found",
+                    ErrorParamCode::NotFound,
                     format!("names an unknown instrument {instrument}"),
                 )
             })?;
             if *quantity <= Decimal::ZERO || *quantity > limits::MAX_AMOUNT {
                 return Err(ApiError::param(
                     "body.positions",
-                    "out_of_range",
+                    ErrorParamCode::OutOfRange,
                     format!(
                         "quantities must be greater than 0 and at most {}",
                         limits::MAX_AMOUNT
@@ -442,7 +442,7 @@ impl World {
         {
             return Err(ApiError::param(
                 "body.cash",
-                "out_of_range",
+                ErrorParamCode::OutOfRange,
                 format!("{currency} must be from 0 to {}", limits::MAX_AMOUNT),
             ));
         }
@@ -505,7 +505,7 @@ impl World {
         if let Some(unknown) = accounts.iter().find(|a| !self.accounts.contains_key(*a)) {
             return Err(ApiError::param(
                 "body.accounts",
-                "not_found",
+                ErrorParamCode::NotFound,
                 format!("names an unknown account {unknown}"),
             ));
         }
@@ -614,7 +614,7 @@ impl World {
         if price.is_some_and(|p| !(limits::MIN_PRICE..=limits::MAX_PRICE).contains(&p)) {
             return Err(ApiError::param(
                 "body.price",
-                "out_of_range",
+                ErrorParamCode::OutOfRange,
                 format!(
                     "must be from {} to {}",
                     limits::MIN_PRICE,
@@ -1196,7 +1196,7 @@ fn check_buy_rules(
     if rollover && instrument.supports_automatic_rollover != Some(true) {
         return Err(ApiError::param(
             "body.automatic_rollover",
-            "not_allowed",
+            ErrorParamCode::NotAllowed,
             format!("is not supported by instrument {}", instrument.id),
         ));
     }
@@ -1210,7 +1210,7 @@ fn check_buy_rules(
     {
         return Err(ApiError::param(
             "body.cash_amount",
-            "too_small",
+            ErrorParamCode::TooSmall,
             format!(
                 "must be at least {minimum} for a first investment in {}",
                 instrument.id
@@ -1227,7 +1227,7 @@ fn check_buy_rules(
     if let Some(increment) = increment.filter(|i| *i > Decimal::ZERO && !(cash % *i).is_zero()) {
         return Err(ApiError::param(
             "body.cash_amount",
-            "invalid_increment",
+            ErrorParamCode::InvalidIncrement,
             format!("must be a multiple of {increment} for {}", instrument.id),
         ));
     }
@@ -1239,7 +1239,7 @@ fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError
     if quantity.normalize().scale() > listing.precision() {
         return Err(ApiError::param(
             "body.quantity",
-            "invalid_increment",
+            ErrorParamCode::InvalidIncrement,
             format!(
                 "must have at most {} decimal places for {}",
                 listing.precision(),
@@ -1258,7 +1258,7 @@ fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError
     {
         return Err(ApiError::param(
             "body.quantity",
-            "too_small",
+            ErrorParamCode::TooSmall,
             format!("must be at least {minimum} for {}", instrument.id),
         ));
     }
@@ -1268,7 +1268,7 @@ fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError
     {
         return Err(ApiError::param(
             "body.quantity",
-            "invalid_increment",
+            ErrorParamCode::InvalidIncrement,
             format!("must be a multiple of {increment} for {}", instrument.id),
         ));
     }

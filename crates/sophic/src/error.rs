@@ -494,7 +494,7 @@ mod tests {
         api.body.params = Some(vec![ErrorParam {
             path: "body.cash_amount".into(),
             detail: "must be greater than 0".into(),
-            code: "too_small".into(),
+            code: types::ErrorParamCode::TooSmall,
         }]);
         api.request_id = Some("req_123".into());
         Error::Api(Box::new(api))

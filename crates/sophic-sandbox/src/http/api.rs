@@ -13,8 +13,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sophic_client::types::{
-    CreateWebhookRequest, ErrorCode, ErrorParam, EventName, Order, OrderSide, OrderStatus,
-    TokenResponse, UpdateWebhookRequest,
+    CreateWebhookRequest, ErrorCode, ErrorParam, ErrorParamCode, EventName, Order, OrderSide,
+    OrderStatus, TokenResponse, UpdateWebhookRequest,
 };
 
 use super::query::{Query, page};
@@ -158,12 +158,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     let key = value.to_str().map_err(|_| {
-        ApiError::param("header.Idempotency-Key", "invalid", "must be visible ASCII")
+        ApiError::param(
+            "header.Idempotency-Key",
+            ErrorParamCode::Invalid,
+            "must be visible ASCII",
+        )
     })?;
     if key.is_empty() || key.len() > idempotency::MAX_KEY_LEN {
         return Err(ApiError::param(
             "header.Idempotency-Key",
-            "too_long",
+            ErrorParamCode::TooLong,
             format!("must be 1 to {} characters", idempotency::MAX_KEY_LEN),
         ));
     }
@@ -198,7 +202,10 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         // The guard read it already, bounded; this only takes the bytes out.
         let body = axum::body::to_bytes(body, crate::limits::MAX_BODY_BYTES)
             .await
-            .map_err(|_| ApiError::param("body", "invalid", "could not be read").into_response())?;
+            .map_err(|_| {
+                ApiError::param("body", ErrorParamCode::Invalid, "could not be read")
+                    .into_response()
+            })?;
         let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
         let fingerprint = idempotency::fingerprint(parts.method.as_str(), path, &body);
         Ok(Self {
@@ -332,32 +339,46 @@ async fn place_order(
 /// order it describes.
 fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::param("body", "invalid", "must be a JSON object"))?;
+        .map_err(|_| ApiError::param("body", ErrorParamCode::Invalid, "must be a JSON object"))?;
     let Value::Object(fields) = &value else {
-        return Err(ApiError::param("body", "invalid", "must be a JSON object"));
+        return Err(ApiError::param(
+            "body",
+            ErrorParamCode::Invalid,
+            "must be a JSON object",
+        ));
     };
     let mut problems = Vec::new();
     let instrument = required_string(fields, "instrument", &mut problems);
     match fields.get("order_type") {
-        None | Some(Value::Null) => {
-            problems.push(problem("body.order_type", "required", "is required"))
-        }
+        None | Some(Value::Null) => problems.push(problem(
+            "body.order_type",
+            ErrorParamCode::Required,
+            "is required",
+        )),
         Some(Value::String(t)) if t == "market" => {}
         Some(_) => problems.push(problem(
             "body.order_type",
-            "invalid",
+            ErrorParamCode::Invalid,
             "must be market (the only order type accepted)",
         )),
     }
     let side = match fields.get("side") {
         None | Some(Value::Null) => {
-            problems.push(problem("body.side", "required", "is required"));
+            problems.push(problem(
+                "body.side",
+                ErrorParamCode::Required,
+                "is required",
+            ));
             None
         }
         Some(Value::String(s)) if s == "buy" => Some(OrderSide::Buy),
         Some(Value::String(s)) if s == "sell" => Some(OrderSide::Sell),
         Some(_) => {
-            problems.push(problem("body.side", "invalid", "must be buy or sell"));
+            problems.push(problem(
+                "body.side",
+                ErrorParamCode::Invalid,
+                "must be buy or sell",
+            ));
             None
         }
     };
@@ -369,7 +390,7 @@ fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
         Some(_) => {
             problems.push(problem(
                 "body.automatic_rollover",
-                "invalid",
+                ErrorParamCode::Invalid,
                 "must be true or false",
             ));
             false
@@ -381,14 +402,14 @@ fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
             if !present("cash_amount") {
                 problems.push(problem(
                     "body.cash_amount",
-                    "required",
+                    ErrorParamCode::Required,
                     "is required on buy orders (buys are cash-based)",
                 ));
             }
             if present("quantity") {
                 problems.push(problem(
                     "body.quantity",
-                    "not_allowed",
+                    ErrorParamCode::NotAllowed,
                     "is not allowed on buy orders (buys are cash-based; use cash_amount)",
                 ));
             }
@@ -397,21 +418,21 @@ fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
             if !present("quantity") {
                 problems.push(problem(
                     "body.quantity",
-                    "required",
+                    ErrorParamCode::Required,
                     "is required on sell orders (sells are unit-based)",
                 ));
             }
             if present("cash_amount") {
                 problems.push(problem(
                     "body.cash_amount",
-                    "not_allowed",
+                    ErrorParamCode::NotAllowed,
                     "is not allowed on sell orders (sells are unit-based; use quantity)",
                 ));
             }
             if rollover {
                 problems.push(problem(
                     "body.automatic_rollover",
-                    "not_allowed",
+                    ErrorParamCode::NotAllowed,
                     "applies to buy orders only",
                 ));
             }
@@ -444,9 +465,15 @@ fn required_string(
 ) -> Option<String> {
     let path = format!("body.{name}");
     match fields.get(name) {
-        None | Some(Value::Null) => problems.push(problem(&path, "required", "is required")),
+        None | Some(Value::Null) => {
+            problems.push(problem(&path, ErrorParamCode::Required, "is required"))
+        }
         Some(Value::String(s)) if !s.trim().is_empty() => return Some(s.clone()),
-        Some(_) => problems.push(problem(&path, "invalid", "must be a non-empty string")),
+        Some(_) => problems.push(problem(
+            &path,
+            ErrorParamCode::Invalid,
+            "must be a non-empty string",
+        )),
     }
     None
 }
@@ -465,7 +492,7 @@ fn positive_decimal(
         Value::Number(_) => {
             problems.push(problem(
                 &path,
-                "invalid",
+                ErrorParamCode::Invalid,
                 "must be a decimal string such as \"100.00\", not a JSON number",
             ));
             return Some(None);
@@ -473,7 +500,7 @@ fn positive_decimal(
         _ => {
             problems.push(problem(
                 &path,
-                "invalid",
+                ErrorParamCode::Invalid,
                 "must be a decimal string such as \"100.00\"",
             ));
             return Some(None);
@@ -482,19 +509,23 @@ fn positive_decimal(
     let Ok(amount) = raw.trim().parse::<Decimal>() else {
         problems.push(problem(
             &path,
-            "invalid",
+            ErrorParamCode::Invalid,
             format!("must be a decimal string such as \"100.00\", not {raw:?}"),
         ));
         return Some(None);
     };
     if amount <= Decimal::ZERO {
-        problems.push(problem(&path, "too_small", "must be greater than 0"));
+        problems.push(problem(
+            &path,
+            ErrorParamCode::TooSmall,
+            "must be greater than 0",
+        ));
         return Some(None);
     }
     if amount > crate::limits::MAX_AMOUNT {
         problems.push(problem(
             &path,
-            "too_large",
+            ErrorParamCode::TooLarge,
             format!(
                 "must be at most {} (the most the sandbox carries through execution)",
                 crate::limits::MAX_AMOUNT
@@ -505,7 +536,7 @@ fn positive_decimal(
     if let Some(max) = max_scale.filter(|m| amount.scale() > *m) {
         problems.push(problem(
             &path,
-            "invalid",
+            ErrorParamCode::Invalid,
             format!("must have at most {max} decimal places"),
         ));
         return Some(None);
@@ -520,7 +551,7 @@ fn order_filter(query: &Query) -> Result<impl Fn(&Order) -> bool + use<>, ApiErr
             s.parse::<OrderStatus>().map_err(|_| {
                 ApiError::param(
                     "query.status",
-                    "invalid",
+                    ErrorParamCode::Invalid,
                     format!("{s:?} is not an order status"),
                 )
             })
@@ -714,9 +745,13 @@ fn decode<T: serde::de::DeserializeOwned>(
     required: &[&str],
 ) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::param("body", "invalid", "must be a JSON object"))?;
+        .map_err(|_| ApiError::param("body", ErrorParamCode::Invalid, "must be a JSON object"))?;
     if !value.is_object() {
-        return Err(ApiError::param("body", "invalid", "must be a JSON object"));
+        return Err(ApiError::param(
+            "body",
+            ErrorParamCode::Invalid,
+            "must be a JSON object",
+        ));
     }
     if let Some(missing) = required
         .iter()
@@ -724,7 +759,7 @@ fn decode<T: serde::de::DeserializeOwned>(
     {
         return Err(ApiError::param(
             &format!("body.{missing}"),
-            "required",
+            ErrorParamCode::Required,
             "is required",
         ));
     }
@@ -741,7 +776,7 @@ fn decode<T: serde::de::DeserializeOwned>(
         if !ok {
             return Err(ApiError::param(
                 &format!("body.{field}"),
-                "invalid",
+                ErrorParamCode::Invalid,
                 format!("must be {expected}"),
             ));
         }
@@ -753,13 +788,18 @@ fn decode<T: serde::de::DeserializeOwned>(
         if !ok {
             return Err(ApiError::param(
                 "body.enabled_events",
-                "invalid",
+                ErrorParamCode::Invalid,
                 "must be a list of event names such as order.filled",
             ));
         }
     }
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::param("body", "invalid", format!("does not match {what}: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::param(
+            "body",
+            ErrorParamCode::Invalid,
+            format!("does not match {what}: {e}"),
+        )
+    })
 }
 
 fn known_event(name: &str) -> bool {

@@ -13,7 +13,7 @@ use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
-use sophic_client::types::{Currency, TradingStatus};
+use sophic_client::types::{Currency, ErrorParamCode, TradingStatus};
 
 use super::{AppState, Path};
 use crate::clock::lock;
@@ -45,7 +45,8 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     } else {
         bytes
     };
-    serde_json::from_slice(bytes).map_err(|e| ApiError::param("body", "invalid", e.to_string()))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::param("body", ErrorParamCode::Invalid, e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -62,14 +63,14 @@ fn decimal(value: &str, path: &str) -> Result<Decimal, ApiError> {
     let amount: Decimal = value.parse().map_err(|_| {
         ApiError::param(
             path,
-            "invalid",
+            ErrorParamCode::Invalid,
             format!("must be a decimal string, not {value:?}"),
         )
     })?;
     if amount.abs() > limits::MAX_AMOUNT {
         return Err(ApiError::param(
             path,
-            "too_large",
+            ErrorParamCode::TooLarge,
             format!("must be at most {}", limits::MAX_AMOUNT),
         ));
     }
@@ -84,9 +85,9 @@ async fn create_account(State(state): State<AppState>, raw: Bytes) -> Result<Res
     };
     for (currency, amount) in &request.cash {
         let path = format!("body.cash.{currency}");
-        let code: Currency = currency
-            .parse()
-            .map_err(|_| ApiError::param(&path, "invalid", "must be USD, EUR or GBP"))?;
+        let code: Currency = currency.parse().map_err(|_| {
+            ApiError::param(&path, ErrorParamCode::Invalid, "must be USD, EUR or GBP")
+        })?;
         spec.cash.insert(code, decimal(amount, &path)?);
     }
     for (instrument, quantity) in &request.positions {
@@ -157,7 +158,7 @@ async fn advance(State(state): State<AppState>, raw: Bytes) -> Result<Response, 
     if !(request.seconds.is_finite() && request.seconds >= 0.0) {
         return Err(ApiError::param(
             "body.seconds",
-            "invalid",
+            ErrorParamCode::Invalid,
             "must be a number of seconds, 0 or more",
         ));
     }
@@ -198,7 +199,7 @@ async fn set_instrument(
             s.parse::<TradingStatus>().map_err(|_| {
                 ApiError::param(
                     "body.trading_status",
-                    "invalid",
+                    ErrorParamCode::Invalid,
                     "must be buy_sell, sell_only or closed",
                 )
             })
@@ -219,14 +220,14 @@ async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response
     {
         return Err(ApiError::param(
             "body.operation",
-            "invalid",
+            ErrorParamCode::Invalid,
             format!("{unknown:?} is not an operationId of orders.yaml (such as place_order)"),
         ));
     }
     if fault.count > limits::MAX_FAULT_COUNT {
         return Err(ApiError::param(
             "body.count",
-            "too_large",
+            ErrorParamCode::TooLarge,
             format!("must be at most {}", limits::MAX_FAULT_COUNT),
         ));
     }
@@ -236,7 +237,7 @@ async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response
     {
         return Err(ApiError::param(
             "body.retry_after",
-            "too_large",
+            ErrorParamCode::TooLarge,
             format!("must be at most {} seconds", limits::MAX_RETRY_AFTER),
         ));
     }

@@ -117,7 +117,11 @@ fn refuse(
             .into_response();
     }
     let mut error = ApiError::new(status, code, detail.clone());
-    error.params = vec![crate::error::problem(at, "invalid", detail)];
+    error.params = vec![crate::error::problem(
+        at,
+        sophic_client::types::ErrorParamCode::Invalid,
+        detail,
+    )];
     error.into_response()
 }
 

@@ -92,7 +92,11 @@ where
                     _ => None,
                 };
                 let at = key.map_or_else(|| "path".to_string(), |k| format!("path.{k}"));
-                Err(ApiError::param(&at, "invalid", rejection.body_text()))
+                Err(ApiError::param(
+                    &at,
+                    sophic_client::types::ErrorParamCode::Invalid,
+                    rejection.body_text(),
+                ))
             }
         }
     }

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use sophic_client::types::ErrorParamCode;
+
 use crate::error::ApiError;
 
 /// A parsed query string.
@@ -44,7 +46,7 @@ impl Query {
                 v.parse().map_err(|_| {
                     ApiError::param(
                         &format!("query.{name}"),
-                        "invalid",
+                        ErrorParamCode::Invalid,
                         format!("must be {expected}"),
                     )
                 })
@@ -67,7 +69,7 @@ impl Query {
         } else {
             Err(ApiError::param(
                 "query.limit",
-                "out_of_range",
+                ErrorParamCode::OutOfRange,
                 "must be an integer from 1 to 500",
             ))
         }
@@ -93,7 +95,7 @@ pub(crate) fn page<'a, T: Clone + 'a>(
                 None => {
                     return Err(ApiError::param(
                         "query.starting_after",
-                        "not_found",
+                        ErrorParamCode::NotFound,
                         format!("names no item of this list: {after}"),
                     ));
                 }

@@ -24,7 +24,9 @@ use crate::Result;
 const RENEWAL_MARGIN: Duration = Duration::from_secs(60);
 
 pub(crate) struct TokenManager {
-    credentials: ClientCredentials,
+    /// The grant, built once: the generated types refuse what the spec does (an empty id
+    /// or secret), so a client that builds can always send it.
+    request: TokenRequest,
     /// A client without a token: the token endpoint takes credentials, not a bearer.
     token_api: sophic_client::Client,
     /// Shared with the main client: setting the token here sets it for every request.
@@ -41,18 +43,36 @@ struct Lease {
 }
 
 impl TokenManager {
+    /// Fails when the credentials break the spec's `TokenRequest` (an empty id or secret).
     pub(crate) fn new(
-        credentials: ClientCredentials,
+        credentials: &ClientCredentials,
         token_api: sophic_client::Client,
         state: ClientState,
-    ) -> Self {
-        Self {
-            credentials,
+    ) -> Result<Self> {
+        let refused = |field: &str, e: sophic_client::types::error::ConversionError| {
+            crate::Error::invalid_input(format!("the client credentials' {field}: {e}"))
+        };
+        let request = TokenRequest {
+            client_id: credentials
+                .client_id
+                .as_str()
+                .try_into()
+                .map_err(|e| refused("client_id", e))?,
+            client_secret: credentials
+                .client_secret
+                .expose_secret()
+                .try_into()
+                .map_err(|e| refused("client_secret", e))?,
+            grant_type: GrantType::ClientCredentials,
+            scope: credentials.scope.clone(),
+        };
+        Ok(Self {
+            request,
             token_api,
             state,
             lease: Mutex::new(None),
             gate: tokio::sync::Mutex::new(()),
-        }
+        })
     }
 
     fn lease(&self) -> Option<Lease> {
@@ -64,15 +84,6 @@ impl TokenManager {
         self.lease()
             .filter(|lease| Instant::now() < lease.renew_at)
             .map(|lease| lease.generation)
-    }
-
-    fn request(&self) -> TokenRequest {
-        TokenRequest {
-            client_id: self.credentials.client_id.clone(),
-            client_secret: self.credentials.client_secret.expose_secret().to_owned(),
-            grant_type: GrantType::ClientCredentials,
-            scope: self.credentials.scope.clone(),
-        }
     }
 }
 
@@ -113,7 +124,7 @@ impl Inner {
     fn fetch_token<'a>(&'a self, tokens: &'a TokenManager) -> BoxFuture<'a, Result<u64>> {
         async move {
             let requested_at = Instant::now();
-            let request = tokens.request();
+            let request = &tokens.request;
             let response = self
                 .run(
                     &tokens.token_api,

@@ -236,7 +236,8 @@ impl ClientBuilder {
     /// Checks the configuration and builds the client. Fails with [`Error::InsecureHttp`]
     /// for a plain `http://` base URL off loopback (see
     /// [`ClientBuilder::danger_allow_insecure_http`]), and with [`Error::InvalidInput`] for
-    /// a base URL that is not one, missing credentials or a token that cannot be sent.
+    /// a base URL that is not one, missing credentials, a token that cannot be sent, or
+    /// client credentials with an empty id or secret.
     pub fn build(self) -> Result<Client> {
         let url = parse_base_url(&self.base_url)?;
         let credentials = self.credentials.clone().ok_or_else(|| {
@@ -271,7 +272,7 @@ impl ClientBuilder {
                     http.clone(),
                     ClientState::new(),
                 );
-                let tokens = TokenManager::new(credentials.clone(), token_api, state.clone());
+                let tokens = TokenManager::new(credentials, token_api, state.clone())?;
                 (state, Some(tokens))
             }
         };
