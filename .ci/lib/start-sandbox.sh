@@ -1,9 +1,9 @@
-# Sourced: starts target/debug/sophic-sandbox on a free loopback port with a held clock,
+# Sourced: starts target/debug/sophic-sandbox (or $SANDBOX_BIN) on a free loopback port with a held clock,
 # and sets SANDBOX_URL, SANDBOX_ACCOUNT, SANDBOX_TOKEN and SANDBOX_WORK (a temp folder).
 # The sandbox is stopped and the folder removed when the calling script exits.
 cargo build --quiet --workspace --bins
 SANDBOX_WORK="$(mktemp -d)"
-target/debug/sophic-sandbox --port 0 --clock held >"$SANDBOX_WORK/banner" 2>"$SANDBOX_WORK/log" &
+"${SANDBOX_BIN:-target/debug/sophic-sandbox}" --port 0 --clock held >"$SANDBOX_WORK/banner" 2>"$SANDBOX_WORK/log" &
 SANDBOX_PID=$!
 trap 'kill $SANDBOX_PID 2>/dev/null || true; rm -rf "$SANDBOX_WORK"' EXIT
 # The banner is printed once the port is bound (a readiness poll, bounded to 10 s).

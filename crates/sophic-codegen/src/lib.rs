@@ -7,11 +7,13 @@
 //! without copying their headers ([`responses`]); the spec's decimal schemas, open enums
 //! and discriminated union are read in the shape of the Rust types ([`rust_view`]); the types' JSON Schemas are optional
 //! ([`schemas`]); the spec's list of models is a macro ([`models`]) and its list of
-//! operations a table ([`operations`]).
+//! operations a table ([`operations`]); the request schemas, as JSON Schema, are a
+//! document the sandbox validates against ([`request_schemas`]).
 
 pub mod models;
 pub mod open_enums;
 pub mod operations;
+pub mod request_schemas;
 pub mod responses;
 pub mod rust_view;
 pub mod schemas;
@@ -124,21 +126,37 @@ pub(crate) fn drop_derives(
 /// Parses an OpenAPI 3.0 document from YAML (or JSON, a subset of YAML), as the Rust
 /// generator sees it ([`rust_view`]).
 pub fn parse_spec(spec_yaml: &str) -> Result<openapiv3::OpenAPI, CodegenError> {
-    read_spec(spec_yaml).map(|(spec, _)| spec)
+    read_spec(spec_yaml).map(|r| r.for_rust)
 }
 
-/// [`parse_spec`], with what [`rust_view`] rewrote.
-fn read_spec(spec_yaml: &str) -> Result<(openapiv3::OpenAPI, rust_view::Rewrites), CodegenError> {
-    let mut value: serde_json::Value =
+/// The spec as written (JSON), as the Rust generator sees it, and what [`rust_view`]
+/// rewrote between the two.
+struct Readings {
+    written: serde_json::Value,
+    for_rust: openapiv3::OpenAPI,
+    rewrites: rust_view::Rewrites,
+}
+
+fn read_spec(spec_yaml: &str) -> Result<Readings, CodegenError> {
+    let written: serde_json::Value =
         serde_yaml::from_str(spec_yaml).map_err(|e| CodegenError::Parse(e.to_string()))?;
+    let mut value = written.clone();
     let rewrites = rust_view::rewrite(&mut value)?;
-    let spec = serde_json::from_value(value).map_err(|e| CodegenError::Parse(e.to_string()))?;
-    Ok((spec, rewrites))
+    let for_rust = serde_json::from_value(value).map_err(|e| CodegenError::Parse(e.to_string()))?;
+    Ok(Readings {
+        written,
+        for_rust,
+        rewrites,
+    })
 }
 
 /// Generates the client for a spec, as formatted Rust source with the do-not-edit header.
 pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
-    let (spec, rewrites) = read_spec(spec_yaml)?;
+    let Readings {
+        written,
+        for_rust: spec,
+        rewrites,
+    } = read_spec(spec_yaml)?;
     let mut generator = Generator::new(&settings());
     let tokens = generator
         .generate_tokens(&spec)
@@ -157,6 +175,7 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
     schemas::make_schemas_optional(&mut file);
     models::append_model_list(&mut file, &spec);
     models::append_folded_list(&mut file, &rewrites);
+    request_schemas::append_request_schemas(&mut file, &written);
     operations::append_operation_table(&mut file, &spec);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

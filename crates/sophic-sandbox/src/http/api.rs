@@ -13,14 +13,15 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sophic_client::types::{
-    CreateWebhookRequest, ErrorCode, ErrorParam, ErrorParamCode, EventName, Order, OrderSide,
-    OrderStatus, TokenResponse, UpdateWebhookRequest,
+    CreateWebhookRequest, ErrorCode, ErrorParamCode, Order, OrderSide, OrderStatus,
+    PlaceOrderRequest, TokenResponse, UpdateWebhookRequest,
 };
 
 use super::query::{Query, page};
+use super::spec;
 use super::{AppState, Auth, Path};
 use crate::clock::lock;
-use crate::error::{ApiError, problem};
+use crate::error::ApiError;
 use crate::idempotency::{self, Claim, Stored};
 use crate::world::{NewOrder, NewSide, Principal, World};
 
@@ -178,6 +179,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// principal, checked key, fingerprint, raw body, and whether a `stall` fault holds it. One
 /// extractor, so every keyed operation follows the same rules.
 pub(crate) struct Mutation {
+    /// The spec's operation id.
+    operation: &'static str,
     principal: Principal,
     key: Option<String>,
     fingerprint: [u8; 32],
@@ -193,6 +196,7 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         state: &AppState,
     ) -> Result<Self, Response> {
         use axum::extract::FromRequestParts;
+        let operation = spec::operation_of(&request);
         let (mut parts, body) = request.into_parts();
         let Auth(principal) = Auth::from_request_parts(&mut parts, state)
             .await
@@ -209,6 +213,7 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
         let fingerprint = idempotency::fingerprint(parts.method.as_str(), path, &body);
         Ok(Self {
+            operation,
             principal,
             key,
             fingerprint,
@@ -326,239 +331,97 @@ async fn place_order(
     Path(account_id): Path<String>,
     mutation: Mutation,
 ) -> Response {
+    let operation = mutation.operation;
     mutation
         .run(&state, &account_id, |body| {
-            let new = validate_order(body)?;
+            let new = validate_order(operation, body)?;
             let order = lock(&state.world).place(&account_id, new, state.clock.now())?;
             Ok(answer(StatusCode::CREATED, &*order))
         })
         .await
 }
 
-/// Checks a placement body field by field, naming every field at fault, and returns the
-/// order it describes.
-fn validate_order(body: &[u8]) -> Result<NewOrder, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::param("body", ErrorParamCode::Invalid, "must be a JSON object"))?;
-    let Value::Object(fields) = &value else {
-        return Err(ApiError::param(
-            "body",
-            ErrorParamCode::Invalid,
-            "must be a JSON object",
-        ));
-    };
-    let mut problems = Vec::new();
-    let instrument = required_string(fields, "instrument", &mut problems);
-    match fields.get("order_type") {
-        None | Some(Value::Null) => problems.push(problem(
-            "body.order_type",
+/// Checks a placement body against the spec, then the sandbox's own limits, and returns
+/// the order it describes.
+fn validate_order(operation: &str, body: &[u8]) -> Result<NewOrder, ApiError> {
+    let value = spec::checked_body(operation, body)?;
+    // The shape is the spec's, checked above. What no schema says: the sandbox's limits.
+    let cash = amount(&value, "cash_amount")?;
+    let quantity = amount(&value, "quantity")?;
+    let request: PlaceOrderRequest = serde_json::from_value(value)
+        .map_err(|e| ApiError::param("body", ErrorParamCode::Invalid, e.to_string()))?;
+    let shape = |field: &str| {
+        ApiError::param(
+            &format!("body.{field}"),
             ErrorParamCode::Required,
             "is required",
-        )),
-        Some(Value::String(t)) if t == "market" => {}
-        Some(_) => problems.push(problem(
-            "body.order_type",
-            ErrorParamCode::Invalid,
-            "must be market (the only order type accepted)",
-        )),
-    }
-    let side = match fields.get("side") {
-        None | Some(Value::Null) => {
-            problems.push(problem(
-                "body.side",
-                ErrorParamCode::Required,
-                "is required",
-            ));
-            None
-        }
-        Some(Value::String(s)) if s == "buy" => Some(OrderSide::Buy),
-        Some(Value::String(s)) if s == "sell" => Some(OrderSide::Sell),
-        Some(_) => {
-            problems.push(problem(
-                "body.side",
-                ErrorParamCode::Invalid,
-                "must be buy or sell",
-            ));
-            None
-        }
+        )
     };
-    let cash = positive_decimal(fields, "cash_amount", Some(2), &mut problems);
-    let quantity = positive_decimal(fields, "quantity", None, &mut problems);
-    let rollover = match fields.get("automatic_rollover") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            problems.push(problem(
-                "body.automatic_rollover",
-                ErrorParamCode::Invalid,
-                "must be true or false",
-            ));
-            false
-        }
-    };
-    let present = |name: &str| fields.get(name).is_some_and(|v| !v.is_null());
-    match side {
-        Some(OrderSide::Buy) => {
-            if !present("cash_amount") {
-                problems.push(problem(
-                    "body.cash_amount",
-                    ErrorParamCode::Required,
-                    "is required on buy orders (buys are cash-based)",
-                ));
-            }
-            if present("quantity") {
-                problems.push(problem(
-                    "body.quantity",
-                    ErrorParamCode::NotAllowed,
-                    "is not allowed on buy orders (buys are cash-based; use cash_amount)",
-                ));
-            }
-        }
-        Some(_) => {
-            if !present("quantity") {
-                problems.push(problem(
-                    "body.quantity",
-                    ErrorParamCode::Required,
-                    "is required on sell orders (sells are unit-based)",
-                ));
-            }
-            if present("cash_amount") {
-                problems.push(problem(
-                    "body.cash_amount",
-                    ErrorParamCode::NotAllowed,
-                    "is not allowed on sell orders (sells are unit-based; use quantity)",
-                ));
-            }
-            if rollover {
-                problems.push(problem(
-                    "body.automatic_rollover",
-                    ErrorParamCode::NotAllowed,
-                    "applies to buy orders only",
-                ));
-            }
-        }
-        None => {}
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid(problems));
-    }
-    // Every field was checked above, so the locals hold the whole order.
-    let side = match side.expect("checked above") {
+    let side = match request.side {
         OrderSide::Buy => NewSide::Buy {
-            cash: cash.flatten().expect("checked above"),
-            automatic_rollover: rollover,
+            cash: cash.ok_or_else(|| shape("cash_amount"))?,
+            automatic_rollover: request.automatic_rollover.unwrap_or(false),
         },
-        _ => NewSide::Sell {
-            quantity: quantity.flatten().expect("checked above"),
+        OrderSide::Sell => NewSide::Sell {
+            quantity: quantity.ok_or_else(|| shape("quantity"))?,
         },
+        OrderSide::Unknown(_) => return Err(shape("side")),
     };
     Ok(NewOrder {
-        instrument: instrument.expect("checked above"),
+        instrument: request.instrument,
         side,
     })
 }
 
-fn required_string(
-    fields: &Map<String, Value>,
-    name: &str,
-    problems: &mut Vec<ErrorParam>,
-) -> Option<String> {
-    let path = format!("body.{name}");
-    match fields.get(name) {
-        None | Some(Value::Null) => {
-            problems.push(problem(&path, ErrorParamCode::Required, "is required"))
-        }
-        Some(Value::String(s)) if !s.trim().is_empty() => return Some(s.clone()),
-        Some(_) => problems.push(problem(
-            &path,
-            ErrorParamCode::Invalid,
-            "must be a non-empty string",
-        )),
-    }
-    None
-}
-
-/// `Some(Some(d))` a valid amount, `Some(None)` a refused one, `None` absent.
-fn positive_decimal(
-    fields: &Map<String, Value>,
-    name: &str,
-    max_scale: Option<u32>,
-    problems: &mut Vec<ErrorParam>,
-) -> Option<Option<Decimal>> {
-    let path = format!("body.{name}");
-    let raw = match fields.get(name)? {
-        Value::Null => return None,
-        Value::String(s) => s,
-        Value::Number(_) => {
-            problems.push(problem(
-                &path,
-                ErrorParamCode::Invalid,
-                "must be a decimal string such as \"100.00\", not a JSON number",
-            ));
-            return Some(None);
-        }
-        _ => {
-            problems.push(problem(
-                &path,
-                ErrorParamCode::Invalid,
-                "must be a decimal string such as \"100.00\"",
-            ));
-            return Some(None);
-        }
+/// A decimal field the spec's grammar accepted, if present, within what the sandbox can
+/// carry through execution (`limits::MAX_AMOUNT`, and `Decimal`'s 28 places).
+fn amount(body: &Value, name: &str) -> Result<Option<Decimal>, ApiError> {
+    let Some(raw) = body.get(name).and_then(Value::as_str) else {
+        return Ok(None);
     };
-    let Ok(amount) = raw.trim().parse::<Decimal>() else {
-        problems.push(problem(
-            &path,
-            ErrorParamCode::Invalid,
-            format!("must be a decimal string such as \"100.00\", not {raw:?}"),
-        ));
-        return Some(None);
-    };
-    if amount <= Decimal::ZERO {
-        problems.push(problem(
-            &path,
-            ErrorParamCode::TooSmall,
-            "must be greater than 0",
-        ));
-        return Some(None);
-    }
-    if amount > crate::limits::MAX_AMOUNT {
-        problems.push(problem(
+    let path = format!("body.{name}");
+    let too_large = || {
+        ApiError::param(
             &path,
             ErrorParamCode::TooLarge,
             format!(
                 "must be at most {} (the most the sandbox carries through execution)",
                 crate::limits::MAX_AMOUNT
             ),
-        ));
-        return Some(None);
+        )
+    };
+    let amount = match Decimal::from_str_exact(raw) {
+        Ok(amount) => amount,
+        Err(_) if raw.split_once('.').is_some_and(|(_, f)| f.len() > 28) => {
+            return Err(ApiError::param(
+                &path,
+                ErrorParamCode::InvalidIncrement,
+                "has more decimals than any instrument's precision (28 at most)",
+            ));
+        }
+        Err(_) => return Err(too_large()),
+    };
+    if amount > crate::limits::MAX_AMOUNT {
+        return Err(too_large());
     }
-    if let Some(max) = max_scale.filter(|m| amount.scale() > *m) {
-        problems.push(problem(
-            &path,
-            ErrorParamCode::Invalid,
-            format!("must have at most {max} decimal places"),
-        ));
-        return Some(None);
-    }
-    Some(Some(amount))
+    Ok(Some(amount))
 }
 
 fn order_filter(query: &Query) -> Result<impl Fn(&Order) -> bool + use<>, ApiError> {
-    let statuses = query
+    // `status` and `side` are open enums in the spec: a value this sandbox does not know
+    // is a filter that keeps nothing, not a refusal.
+    let statuses: Vec<OrderStatus> = query
         .all("status")
         .map(|s| {
-            s.parse::<OrderStatus>().map_err(|_| {
-                ApiError::param(
-                    "query.status",
-                    ErrorParamCode::Invalid,
-                    format!("{s:?} is not an order status"),
-                )
-            })
+            s.parse()
+                .unwrap_or_else(|_| OrderStatus::Unknown(s.to_string()))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
+    let side = query.get("side").map(|s| {
+        s.parse()
+            .unwrap_or_else(|_| OrderSide::Unknown(s.to_string()))
+    });
     let instrument = query.get("instrument").map(str::to_string);
-    let side = query.parsed::<OrderSide>("side", "buy or sell")?;
     let gte = query.instant("created[gte]")?;
     let lt = query.instant("created[lt]")?;
     Ok(move |o: &Order| {
@@ -738,80 +601,11 @@ async fn list_events(
 
 // ---- webhooks -------------------------------------------------------------------------------
 
-/// Checks a webhook body's fields (naming the one at fault), then decodes it.
-fn decode<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-    what: &str,
-    required: &[&str],
-) -> Result<T, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::param("body", ErrorParamCode::Invalid, "must be a JSON object"))?;
-    if !value.is_object() {
-        return Err(ApiError::param(
-            "body",
-            ErrorParamCode::Invalid,
-            "must be a JSON object",
-        ));
-    }
-    if let Some(missing) = required
-        .iter()
-        .find(|f| value.get(**f).is_none_or(Value::is_null))
-    {
-        return Err(ApiError::param(
-            &format!("body.{missing}"),
-            ErrorParamCode::Required,
-            "is required",
-        ));
-    }
-    for (field, expected) in [
-        ("url", "a string"),
-        ("description", "a string"),
-        ("disabled", "true or false"),
-    ] {
-        let ok = match (field, value.get(field)) {
-            (_, None | Some(Value::Null)) => true,
-            ("disabled", Some(v)) => v.is_boolean(),
-            (_, Some(v)) => v.is_string(),
-        };
-        if !ok {
-            return Err(ApiError::param(
-                &format!("body.{field}"),
-                ErrorParamCode::Invalid,
-                format!("must be {expected}"),
-            ));
-        }
-    }
-    if let Some(events) = value.get("enabled_events").filter(|v| !v.is_null()) {
-        let ok = events
-            .as_array()
-            .is_some_and(|a| a.iter().all(|e| e.as_str().is_some_and(known_event)));
-        if !ok {
-            return Err(ApiError::param(
-                "body.enabled_events",
-                ErrorParamCode::Invalid,
-                "must be a list of event names such as order.filled",
-            ));
-        }
-    }
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::param(
-            "body",
-            ErrorParamCode::Invalid,
-            format!("does not match {what}: {e}"),
-        )
-    })
-}
-
-fn known_event(name: &str) -> bool {
-    name.parse::<EventName>().is_ok()
-}
-
 async fn create_webhook(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    body: Bytes,
+    spec::Json(request): spec::Json<CreateWebhookRequest>,
 ) -> Result<Response, ApiError> {
-    let request: CreateWebhookRequest = decode(&body, "CreateWebhookRequest", &["url"])?;
     let now = state.clock.now();
     let mut world = lock(&state.world);
     let World {
@@ -825,9 +619,8 @@ async fn update_webhook(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(webhook_id): Path<String>,
-    body: Bytes,
+    spec::Json(request): spec::Json<UpdateWebhookRequest>,
 ) -> Result<Response, ApiError> {
-    let request: UpdateWebhookRequest = decode(&body, "UpdateWebhookRequest", &[])?;
     let now = state.clock.now();
     let webhook =
         lock(&state.world)

@@ -5,6 +5,7 @@ mod api;
 mod control;
 pub mod guard;
 mod query;
+mod spec;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
