@@ -214,6 +214,29 @@ impl Client {
 #[doc(hidden)]
 pub const GENERATED_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/sophic_client.rs"));
 
+/// Whether `text` is in the grammar of the spec's decimal schema `schema` (`CashAmount`,
+/// `Quantity`, `Decimal`, …): its `pattern` in `openapi/orders.yaml`, matched whole. `None`
+/// for a schema the spec does not have. The SDK's `Amount` and `Quantity`, and so the CLI,
+/// accept exactly what this accepts; the sandbox validates against the same patterns.
+pub fn matches_decimal_schema(schema: &str, text: &str) -> Option<bool> {
+    static COMPILED: std::sync::LazyLock<Vec<(&str, regress::Regex)>> =
+        std::sync::LazyLock::new(|| {
+            DECIMAL_PATTERNS
+                .iter()
+                .map(|(name, pattern)| {
+                    let regex = regress::Regex::new(pattern).unwrap_or_else(|e| {
+                        panic!("the spec's pattern for {name} does not compile: {e}")
+                    });
+                    (*name, regex)
+                })
+                .collect()
+        });
+    COMPILED
+        .iter()
+        .find(|(name, _)| *name == schema)
+        .map(|(_, regex)| regex.find(text).is_some())
+}
+
 /// Wire facts the spec states only in prose: what each order status means (contract
 /// section 6) and the event each status records (section 9). Decided once, here, by
 /// exhaustive matches, so a status added to the spec fails to compile in this one place

@@ -37,6 +37,14 @@ pub fn append_folded_list(file: &mut File, rewrites: &Rewrites) -> usize {
         /// `rust_decimal::Decimal`, the variants of a union of objects are its flat struct.
         pub const FOLDED_SCHEMAS: &[(&str, &str)] = &[#((#names, #carriers)),*];
     });
+    let (names, patterns): (Vec<&String>, Vec<&String>) =
+        rewrites.patterns.iter().map(|(n, p)| (n, p)).unzip();
+    file.items.push(parse_quote! {
+        /// The `pattern` of each decimal schema of the spec, by schema name: the decimal
+        /// grammar (contract section 1), as the spec states it. Checked with
+        /// [`matches_decimal_schema`].
+        pub const DECIMAL_PATTERNS: &[(&str, &str)] = &[#((#names, #patterns)),*];
+    });
     folded.len()
 }
 

@@ -35,6 +35,8 @@ const SCHEMA_REF: &str = "#/components/schemas/";
 pub struct Rewrites {
     /// Decimal components inlined (and dropped).
     pub decimals: Vec<String>,
+    /// The `pattern` of each decimal component that has one (the decimal grammar).
+    pub patterns: Vec<(String, String)>,
     /// Open enums closed for typify.
     pub open_enums: Vec<String>,
     /// Unions of objects flattened, with the variants dropped.
@@ -68,6 +70,9 @@ pub fn rewrite(spec: &mut Value) -> Result<Rewrites, CodegenError> {
         })
         .collect();
     for name in decimals.keys() {
+        if let Some(pattern) = schemas[name].get("pattern").and_then(Value::as_str) {
+            rewrites.patterns.push((name.clone(), pattern.to_string()));
+        }
         schemas.shift_remove(name);
         rewrites.decimals.push(name.clone());
     }
@@ -291,6 +296,10 @@ mod tests {
         }));
         let rewrites = rewrite(&mut doc).unwrap();
         assert_eq!(rewrites.decimals, ["Amount"]);
+        assert_eq!(
+            rewrites.patterns,
+            [("Amount".to_string(), "^[0-9]+$".to_string())]
+        );
         let props = &doc["components"]["schemas"]["Order"]["properties"];
         assert_eq!(
             props["cash"],

@@ -26,36 +26,29 @@ impl AmountError {
     }
 }
 
-/// Plain decimal notation only: digits, optionally a point and more digits. No sign, no
-/// exponent, no underscores, no spaces: what a person means by "100.00".
-fn is_plain_decimal(text: &str) -> bool {
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (text, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(whole) && fraction.is_none_or(digits)
-}
-
 macro_rules! define_positive_decimal {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $schema:literal, $grammar:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(Decimal);
 
         impl $name {
-            /// Wraps `value` if it is greater than zero.
+            /// Wraps `value` if it is greater than zero and in the spec's grammar for
+            /// this field (for a cash amount: at most 2 decimals).
             pub fn new(value: Decimal) -> Result<Self, AmountError> {
-                if value > Decimal::ZERO {
-                    Ok(Self(value))
-                } else {
-                    Err(AmountError {
-                        value: value.to_string(),
-                        kind: $kind,
-                        reason: "it must be greater than 0",
-                    })
+                let error = |reason| AmountError {
+                    value: value.to_string(),
+                    kind: $kind,
+                    reason,
+                };
+                if value <= Decimal::ZERO {
+                    return Err(error("it must be greater than 0"));
                 }
+                if sophic_client::matches_decimal_schema($schema, &value.to_string()) != Some(true) {
+                    return Err(error($grammar));
+                }
+                Ok(Self(value))
             }
 
             /// The value as a [`Decimal`], scale included.
@@ -73,8 +66,9 @@ macro_rules! define_positive_decimal {
                     kind: $kind,
                     reason,
                 };
-                if !is_plain_decimal(text) {
-                    return Err(error("expected digits with an optional decimal point, like `100.00`"));
+                // The spec's grammar for this field, as its schema's `pattern` states it.
+                if sophic_client::matches_decimal_schema($schema, text) != Some(true) {
+                    return Err(error($grammar));
                 }
                 let value = Decimal::from_str_exact(text)
                     .map_err(|_| error("it has more digits than a decimal holds"))?;
@@ -138,7 +132,9 @@ define_positive_decimal!(
     /// # Ok::<(), sophic::AmountError>(())
     /// ```
     Amount,
-    "cash amount"
+    "cash amount",
+    "CashAmount",
+    "expected a number greater than 0 in digits, with an optional point and 1 or 2 decimals, like `100.00`"
 );
 
 define_positive_decimal!(
@@ -152,7 +148,9 @@ define_positive_decimal!(
     /// # Ok::<(), sophic::AmountError>(())
     /// ```
     Quantity,
-    "quantity"
+    "quantity",
+    "Quantity",
+    "expected a number greater than 0 in digits, with an optional point and decimals, like `12.5`"
 );
 
 #[cfg(test)]
@@ -177,7 +175,9 @@ mod tests {
 
     #[test]
     fn notations_other_than_plain_decimals_are_refused() {
-        for text in ["1e3", "+5", "1_000", " 5", "5.", ".5", "", "1.2.3", "NaN"] {
+        for text in [
+            "1e3", "+5", "1_000", " 5", "5.", ".5", "", "1.2.3", "NaN", "1.005",
+        ] {
             assert!(text.parse::<Amount>().is_err(), "{text:?} was accepted");
         }
     }
@@ -187,7 +187,8 @@ mod tests {
         let err = "0".parse::<Quantity>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`0` is not a valid quantity: it must be greater than 0"
+            "`0` is not a valid quantity: expected a number greater than 0 in digits, with an \
+             optional point and decimals, like `12.5`"
         );
     }
 

@@ -27,9 +27,15 @@ proptest! {
     #[test]
     fn positive_amounts_parse_and_print_back_unchanged(text in decimal_text()) {
         prop_assume!(!is_zero(&text));
+        let scale = text.split_once('.').map_or(0, |(_, fraction)| fraction.len() as u32);
+        // A cash amount carries at most 2 decimals (the spec's CashAmount); units any.
+        prop_assert_eq!(text.parse::<Quantity>().unwrap().to_string(), text.clone());
+        if scale > 2 {
+            prop_assert!(text.parse::<Amount>().is_err());
+            return Ok(());
+        }
         let amount: Amount = text.parse().unwrap();
         prop_assert_eq!(amount.to_string(), text.clone());
-        let scale = text.split_once('.').map_or(0, |(_, fraction)| fraction.len() as u32);
         prop_assert_eq!(amount.get().scale(), scale);
         let json = serde_json::to_string(&amount).unwrap();
         prop_assert_eq!(serde_json::from_str::<Amount>(&json).unwrap(), amount);
@@ -53,7 +59,8 @@ proptest! {
     #[test]
     fn a_decimal_is_an_amount_exactly_when_it_is_positive(mantissa in any::<i64>(), scale in 0u32..12) {
         let value = Decimal::new(mantissa, scale);
-        prop_assert_eq!(Amount::new(value).is_ok(), value > Decimal::ZERO);
+        prop_assert_eq!(Amount::new(value).is_ok(), value > Decimal::ZERO && scale <= 2);
+        prop_assert_eq!(Quantity::new(value).is_ok(), value > Decimal::ZERO);
         if let Ok(amount) = Amount::new(value) {
             prop_assert_eq!(amount.get(), value);
             prop_assert_eq!(amount.get().scale(), scale);
