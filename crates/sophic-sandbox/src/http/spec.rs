@@ -40,7 +40,10 @@ static BODIES: LazyLock<HashMap<String, Body>> = LazyLock::new(|| {
 
 /// One operation's body rules.
 struct Body {
-    whole: Validator,
+    /// The schema itself; for a union told apart by selectors, without its `oneOf`, which
+    /// the selected variant's validator checks instead (at most one variant can match
+    /// distinct selectors, so this is the `oneOf`, checked once rather than per variant).
+    own: Validator,
     /// The variants of a union, each with the values that select it.
     variants: Vec<Variant>,
     /// The properties that tell the variants apart (`side`): single-valued in every
@@ -72,7 +75,10 @@ impl Body {
                 .and_then(|r| r.strip_prefix("#/definitions/"))
                 .map(str::to_string)
         };
-        let union = named(schema).and_then(|name| definitions[&name]["oneOf"].as_array().cloned());
+        let name = named(schema);
+        let union = name
+            .as_ref()
+            .and_then(|name| definitions[name]["oneOf"].as_array().cloned());
         let variants: Vec<Variant> = union
             .into_iter()
             .flatten()
@@ -99,28 +105,59 @@ impl Body {
                 })
             })
             .collect();
-        let selectors = distinguishing(&variants);
+        let mut selectors = distinguishing(&variants);
+        let own = match &name {
+            Some(name) if !selectors.is_empty() => {
+                let mut rest = definitions[name].clone();
+                rest.as_object_mut().map(|o| o.remove("oneOf"));
+                compile(definitions, &rest)
+            }
+            _ => {
+                // Variants no property tells apart: the `oneOf` stays in the schema, and
+                // its errors are reported as the body's.
+                selectors.clear();
+                compile(definitions, schema)
+            }
+        };
+        let variants = if selectors.is_empty() {
+            Vec::new()
+        } else {
+            variants
+        };
         Self {
-            whole: compile(definitions, schema),
+            own,
             variants,
             selectors,
         }
     }
 
+    /// The variant the body's selectors pick, if any.
+    fn select(&self, body: &Value) -> Option<&Variant> {
+        self.variants.iter().find(|v| {
+            v.selectors
+                .iter()
+                .filter(|(prop, _)| self.selectors.contains(prop))
+                .all(|(prop, value)| body.get(prop) == Some(value))
+        })
+    }
+
     fn check(&self, body: &Value) -> Result<(), Vec<ErrorParam>> {
-        if self.whole.is_valid(body) {
+        let selected = self.select(body);
+        let union_ok =
+            self.variants.is_empty() || selected.is_some_and(|v| v.validator.is_valid(body));
+        if union_ok && self.own.is_valid(body) {
             return Ok(());
         }
         let mut problems = Vec::new();
         // The rules outside the union (the common properties), then the union's.
-        for error in self.whole.iter_errors(body) {
+        for error in self.own.iter_errors(body) {
             if !is_union_error(error.kind()) {
                 problems.push(to_problem(&error, None));
             }
         }
         // A body that is not even an object has nothing a variant could select.
         if !self.variants.is_empty() && body.is_object() {
-            self.check_variant(body, &mut problems);
+            self.check_variant(body, selected, &mut problems);
         }
         if problems.is_empty() {
             // Invalid, yet no single rule to name: say so about the whole body.
@@ -134,13 +171,12 @@ impl Body {
         Err(problems)
     }
 
-    fn check_variant(&self, body: &Value, problems: &mut Vec<ErrorParam>) {
-        let selected = self.variants.iter().find(|v| {
-            v.selectors
-                .iter()
-                .filter(|(prop, _)| self.selectors.contains(prop))
-                .all(|(prop, value)| body.get(prop) == Some(value))
-        });
+    fn check_variant(
+        &self,
+        body: &Value,
+        selected: Option<&Variant>,
+        problems: &mut Vec<ErrorParam>,
+    ) {
         match selected {
             Some(variant) => {
                 for error in variant.validator.iter_errors(body) {
