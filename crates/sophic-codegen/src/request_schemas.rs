@@ -13,8 +13,10 @@
 //!   `deprecated`, `readOnly`, `writeOnly`); `format: decimal`, unknown to JSON Schema, is
 //!   kept and ignored, the `pattern` beside it carries the grammar.
 //!
-//! The document is `{"definitions": {...}, "bodies": {"<operation id>": <schema>}}` and
-//! lands in the client crate as `sophic_client::REQUEST_SCHEMAS`.
+//! The document is `{"definitions": {...}, "bodies": {"<operation id>": <schema>},
+//! "parameters": {"<operation id>": [{name, in, required, schema}]}}` (query and header
+//! parameters; path parameters are the router's) and lands in the client crate as
+//! `sophic_client::REQUEST_SCHEMAS`.
 
 use serde_json::{Map, Value, json};
 use syn::{File, parse_quote};
@@ -35,6 +37,7 @@ pub fn request_schemas(spec: &Value) -> Value {
         .map(|(name, schema)| (name.clone(), to_json_schema(schema)))
         .collect();
     let mut bodies = Map::new();
+    let mut parameters = Map::new();
     for item in spec
         .get("paths")
         .and_then(Value::as_object)
@@ -45,16 +48,56 @@ pub fn request_schemas(spec: &Value) -> Value {
             let Some(operation) = item.get(method) else {
                 continue;
             };
-            let (Some(id), Some(schema)) = (
-                operation.get("operationId").and_then(Value::as_str),
-                operation.pointer("/requestBody/content/application~1json/schema"),
-            ) else {
+            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
                 continue;
             };
-            bodies.insert(id.to_string(), to_json_schema(schema));
+            if let Some(schema) = operation.pointer("/requestBody/content/application~1json/schema")
+            {
+                bodies.insert(id.to_string(), to_json_schema(schema));
+            }
+            let declared = query_and_header_parameters(spec, item, operation);
+            if !declared.is_empty() {
+                parameters.insert(id.to_string(), Value::Array(declared));
+            }
         }
     }
-    json!({"definitions": definitions, "bodies": bodies})
+    json!({"definitions": definitions, "bodies": bodies, "parameters": parameters})
+}
+
+/// The query and header parameters of an operation (its path item's, then its own, which
+/// override them by name and place), `$ref`s followed: `{name, in, required, schema}`.
+fn query_and_header_parameters(spec: &Value, item: &Value, operation: &Value) -> Vec<Value> {
+    let resolve = |p: &Value| -> Value {
+        match p
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/parameters/"))
+        {
+            Some(name) => spec["components"]["parameters"][name].clone(),
+            None => p.clone(),
+        }
+    };
+    let mut declared: Vec<Value> = Vec::new();
+    let listed = [item, operation]
+        .into_iter()
+        .filter_map(|level| level.get("parameters").and_then(Value::as_array))
+        .flatten()
+        .map(resolve);
+    for parameter in listed {
+        let place = parameter["in"].as_str().unwrap_or_default();
+        if place != "query" && place != "header" {
+            continue;
+        }
+        let entry = json!({
+            "name": parameter["name"],
+            "in": place,
+            "required": parameter["required"].as_bool().unwrap_or(false),
+            "schema": to_json_schema(&parameter["schema"]),
+        });
+        declared.retain(|d| !(d["name"] == entry["name"] && d["in"] == entry["in"]));
+        declared.push(entry);
+    }
+    declared
 }
 
 /// One OpenAPI 3.0 schema as a draft 7 schema (see the module docs).
@@ -109,8 +152,9 @@ pub fn append_request_schemas(file: &mut File, spec: &Value) {
     let text = request_schemas(spec).to_string();
     file.items.push(parse_quote! {
         /// The spec's request schemas as one self-contained JSON Schema (draft 7)
-        /// document, `{"definitions": {...}, "bodies": {"<operation id>": <schema>}}`:
-        /// what a server validates JSON request bodies against (see
+        /// document, `{"definitions": {...}, "bodies": {"<operation id>": <schema>},
+        /// "parameters": {"<operation id>": [{name, in, required, schema}]}}`: what a
+        /// server validates JSON request bodies, query strings and headers against (see
         /// `sophic_codegen::request_schemas`).
         pub const REQUEST_SCHEMAS: &str = #text;
     });
@@ -145,6 +189,31 @@ mod tests {
     }
 
     #[test]
+    fn lists_query_and_header_parameters_with_refs_followed_and_overrides_applied() {
+        let spec = json!({
+            "paths": {"/orders/{id}": {
+                "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                "get": {"operationId": "list", "parameters": [
+                    {"$ref": "#/components/parameters/Key"},
+                    {"name": "limit", "in": "query", "required": true,
+                     "schema": {"type": "integer", "maximum": 5}}]},
+            }},
+            "components": {"parameters": {"Key": {"name": "Idempotency-Key", "in": "header",
+                "schema": {"type": "string", "maxLength": 255}}}}
+        });
+        assert_eq!(
+            request_schemas(&spec)["parameters"]["list"],
+            json!([
+                {"name": "Idempotency-Key", "in": "header", "required": false,
+                 "schema": {"type": "string", "maxLength": 255}},
+                {"name": "limit", "in": "query", "required": true,
+                 "schema": {"type": "integer", "maximum": 5}},
+            ])
+        );
+    }
+
+    #[test]
     fn lists_the_json_bodies_by_operation_id_with_every_component() {
         let spec = json!({
             "paths": {"/orders": {
@@ -158,7 +227,8 @@ mod tests {
         assert_eq!(
             request_schemas(&spec),
             json!({"definitions": {"Req": {"type": "object"}},
-                   "bodies": {"place": {"$ref": "#/definitions/Req"}}})
+                   "bodies": {"place": {"$ref": "#/definitions/Req"}},
+                   "parameters": {}})
         );
     }
 }

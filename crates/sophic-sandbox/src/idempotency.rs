@@ -11,8 +11,6 @@ use sha2::{Digest, Sha256};
 
 /// How long an answer is replayed.
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);
-/// The longest key accepted.
-pub const MAX_KEY_LEN: usize = 255;
 
 /// A stored answer.
 #[derive(Clone, Debug)]

@@ -165,7 +165,9 @@ fn operation_id(method: &str, path: &str) -> &'static str {
     sophic_client::Operation::at(method, path).map_or("unknown", |op| op.id)
 }
 
-/// Applies the first armed fault that matches the request's operation.
+/// Refuses query and header parameters that break the spec ([`spec::check_parameters`]),
+/// then applies the first armed fault that matches the request's operation. (One layer
+/// for both: both are decided per operation, and each layer costs a boxed future.)
 async fn inject_faults(
     State(state): State<AppState>,
     mut request: Request,
@@ -177,6 +179,9 @@ async fn inject_faults(
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let operation = operation_id(request.method().as_str(), &path);
+    if let Err(refusal) = spec::check_parameters(operation, &request) {
+        return refusal.into_response();
+    }
     let Some(fault) = lock(&state.faults).take(operation) else {
         return next.run(request).await;
     };

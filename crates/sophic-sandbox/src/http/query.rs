@@ -59,20 +59,16 @@ impl Query {
         self.parsed::<DateTime<Utc>>(name, "an RFC 3339 date-time such as 2026-03-12T14:30:00Z")
     }
 
-    /// `limit`: 1..=500, default 100.
+    /// `limit`, or the spec's default when absent. Its bounds are the spec's, checked
+    /// before the handler runs (`spec::check_parameters`).
     pub(crate) fn limit(&self) -> Result<usize, ApiError> {
-        let limit = self
-            .parsed::<usize>("limit", "an integer from 1 to 500")?
-            .unwrap_or(100);
-        if (1..=500).contains(&limit) {
-            Ok(limit)
-        } else {
-            Err(ApiError::param(
-                "query.limit",
-                ErrorParamCode::OutOfRange,
-                "must be an integer from 1 to 500",
-            ))
-        }
+        let default = super::spec::query_default("limit")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|d| usize::try_from(d).ok())
+            .expect("the spec gives `limit` a default");
+        Ok(self
+            .parsed::<usize>("limit", "an integer")?
+            .unwrap_or(default))
     }
 }
 

@@ -342,6 +342,155 @@ fn dedupe(problems: &mut Vec<ErrorParam>) {
     problems.retain(|p| seen.insert(p.path.clone()));
 }
 
+/// A query or header parameter of an operation, as the spec declares it.
+struct Parameter {
+    name: String,
+    in_header: bool,
+    required: bool,
+    /// The JSON type a query string's text is read as (`integer`, `boolean`, …), for the
+    /// parameter or, for an array, its items.
+    scalar: Option<String>,
+    array: bool,
+    /// The schema's `default`, the value an absent parameter has.
+    default: Option<Value>,
+    validator: Validator,
+}
+
+/// The query and header parameters of every operation that has some, by operation id.
+static PARAMETERS: LazyLock<HashMap<String, Vec<Parameter>>> = LazyLock::new(|| {
+    let document: Value =
+        serde_json::from_str(sophic_client::REQUEST_SCHEMAS).expect("REQUEST_SCHEMAS is JSON");
+    let definitions = &document["definitions"];
+    document["parameters"]
+        .as_object()
+        .expect("REQUEST_SCHEMAS has parameters")
+        .iter()
+        .map(|(operation, declared)| {
+            let parameters = declared
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let schema = &p["schema"];
+                    let array = schema["type"] == "array";
+                    let typed = if array { &schema["items"] } else { schema };
+                    Parameter {
+                        name: p["name"].as_str().unwrap_or_default().to_string(),
+                        in_header: p["in"] == "header",
+                        required: p["required"].as_bool().unwrap_or(false),
+                        scalar: typed["type"].as_str().map(str::to_string),
+                        array,
+                        default: schema.get("default").cloned(),
+                        validator: compile(definitions, schema),
+                    }
+                })
+                .collect();
+            (operation.clone(), parameters)
+        })
+        .collect()
+});
+
+/// The spec's default of the query parameter `name` (the same parameter, such as
+/// `limit`, in every operation that takes it).
+pub(crate) fn query_default(name: &str) -> Option<&'static Value> {
+    PARAMETERS
+        .values()
+        .flatten()
+        .find(|p| !p.in_header && p.name == name)
+        .and_then(|p| p.default.as_ref())
+}
+
+/// A query string's text as the JSON value the parameter's schema expects: `"10"` is
+/// `10` for an integer; text that is not one stays text, for the schema to refuse.
+fn typed(text: &str, scalar: Option<&str>) -> Value {
+    let parsed = match scalar {
+        Some("integer") => text.parse::<i64>().ok().map(Value::from),
+        Some("number") => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+        Some("boolean") => text.parse::<bool>().ok().map(Value::Bool),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+/// Checks the request's query and header parameters against `operation`'s in the spec:
+/// each one present is read as its schema's type and validated; a required one must be
+/// there. Parameters the spec does not declare are left alone.
+pub(crate) fn check_parameters<B>(
+    operation: &str,
+    request: &axum::http::Request<B>,
+) -> Result<(), ApiError> {
+    let Some(declared) = PARAMETERS.get(operation) else {
+        return Ok(());
+    };
+    let query: Vec<(String, String)> = match request.uri().query() {
+        Some(raw) if declared.iter().any(|p| !p.in_header) => {
+            url::form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut problems = Vec::new();
+    for parameter in declared {
+        let place = if parameter.in_header {
+            "header"
+        } else {
+            "query"
+        };
+        let path = format!("{place}.{}", parameter.name);
+        let value = if parameter.in_header {
+            match request.headers().get(&parameter.name) {
+                None => None,
+                Some(v) => match v.to_str() {
+                    Ok(text) => Some(Value::String(text.to_string())),
+                    Err(_) => {
+                        problems.push(problem(
+                            &path,
+                            ErrorParamCode::Invalid,
+                            "must be visible ASCII",
+                        ));
+                        continue;
+                    }
+                },
+            }
+        } else {
+            let mut values = query
+                .iter()
+                .filter(|(k, _)| *k == parameter.name)
+                .map(|(_, v)| typed(v, parameter.scalar.as_deref()));
+            if parameter.array {
+                let all: Vec<Value> = values.collect();
+                (!all.is_empty()).then_some(Value::Array(all))
+            } else {
+                // A repeated scalar: the last one counts, as the handlers read it.
+                values.next_back()
+            }
+        };
+        match value {
+            None if parameter.required => {
+                problems.push(problem(&path, ErrorParamCode::Required, "is required"));
+            }
+            None => {}
+            Some(value) => {
+                if let Some(error) = parameter.validator.iter_errors(&value).next() {
+                    let mut found = to_problem(&error, None);
+                    found.path = format!("{path}{}", found.path.trim_start_matches("body"));
+                    problems.push(found);
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(problems))
+    }
+}
+
 /// The operation id of a routed request, from the spec's table.
 pub(crate) fn operation_of<B>(request: &axum::http::Request<B>) -> &'static str {
     request
@@ -467,6 +616,52 @@ mod tests {
         assert_eq!(refusal(json!([1])), pairs(&[("body", "invalid")]));
         let err = checked_body("place_order", b"{").unwrap_err();
         assert_eq!(err.body().params.unwrap()[0].path, "body");
+    }
+
+    fn parameter_refusal(operation: &str, uri: &str, key: Option<String>) -> Vec<(String, String)> {
+        let mut request = axum::http::Request::builder().uri(uri);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let request = request.body(()).unwrap();
+        check_parameters(operation, &request)
+            .err()
+            .map(|e| {
+                e.body()
+                    .params
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| (p.path, p.code.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn query_and_header_parameters_follow_the_spec() {
+        let list = "list_orders";
+        assert!(parameter_refusal(list, "/x?limit=500&status=placed&status=odd", None).is_empty());
+        assert_eq!(
+            parameter_refusal(list, "/x?limit=0", None),
+            pairs(&[("query.limit", "too_small")])
+        );
+        assert_eq!(
+            parameter_refusal(list, "/x?limit=501", None),
+            pairs(&[("query.limit", "too_large")])
+        );
+        assert_eq!(
+            parameter_refusal(list, "/x?limit=ten&created%5Bgte%5D=yesterday", None),
+            pairs(&[
+                ("query.created[gte]", "invalid"),
+                ("query.limit", "invalid")
+            ])
+        );
+        assert_eq!(
+            parameter_refusal("place_order", "/x", Some("k".repeat(256))),
+            pairs(&[("header.Idempotency-Key", "too_long")])
+        );
+        assert!(parameter_refusal("place_order", "/x", Some("k".repeat(255))).is_empty());
+        assert_eq!(query_default("limit"), Some(&json!(100)));
     }
 
     #[test]
