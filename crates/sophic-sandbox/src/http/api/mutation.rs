@@ -1,0 +1,186 @@
+//! The extractor every state-changing request that honours `Idempotency-Key` shares
+//! (placing and cancelling): principal, checked key, fingerprint, body, stall.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sophic_client::types::{ErrorCode, ErrorParamCode};
+
+use crate::clock::lock;
+use crate::error::ApiError;
+use crate::http::spec;
+use crate::http::{AppState, Auth};
+use crate::idempotency::{self, Claim, Stored};
+use crate::world::Principal;
+
+/// Marks a request held by a `stall` fault.
+#[derive(Clone, Copy)]
+pub(crate) struct Stall;
+
+/// The `Idempotency-Key` header, if any. Its length is the spec's, checked before the
+/// handler runs (`spec::check_parameters`), as is its being text.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(sophic_client::headers::IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| {
+        ApiError::param(
+            "header.Idempotency-Key",
+            ErrorParamCode::Invalid,
+            "must be visible ASCII",
+        )
+    })?;
+    Ok(Some(key.to_string()))
+}
+
+/// A state-changing request that honours `Idempotency-Key` (placing and cancelling): its
+/// principal, checked key, fingerprint, raw body, and whether a `stall` fault holds it. One
+/// extractor, so every keyed operation follows the same rules.
+pub(crate) struct Mutation {
+    /// The spec's operation id.
+    pub(super) operation: &'static str,
+    principal: Principal,
+    key: Option<String>,
+    fingerprint: [u8; 32],
+    stall: bool,
+    body: Bytes,
+}
+
+impl axum::extract::FromRequest<AppState> for Mutation {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let operation = spec::operation_of(&request);
+        let (mut parts, body) = request.into_parts();
+        let Auth(principal) = Auth::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
+        let stall = parts.extensions.get::<Stall>().is_some();
+        // The guard read it already, bounded; this only takes the bytes out.
+        let body = axum::body::to_bytes(body, crate::limits::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::param("body", ErrorParamCode::Invalid, "could not be read")
+                    .into_response()
+            })?;
+        let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
+        let fingerprint = idempotency::fingerprint(parts.method.as_str(), path, &body);
+        Ok(Self {
+            operation,
+            principal,
+            key,
+            fingerprint,
+            stall,
+            body,
+        })
+    }
+}
+
+/// An answer as bytes: serialized once, whether sent or stored for replay.
+type Answer = (StatusCode, Bytes);
+
+pub(super) fn answer<T: Serialize>(status: StatusCode, value: &T) -> Answer {
+    (
+        status,
+        Bytes::from(serde_json::to_vec(value).expect("answers serialize")),
+    )
+}
+
+fn send((status, body): Answer) -> Response {
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+impl Mutation {
+    /// Runs the request on `account` under its idempotency key (if any).
+    pub(super) async fn run(
+        self,
+        state: &AppState,
+        account: &str,
+        run: impl FnOnce(&[u8]) -> Result<Answer, ApiError>,
+    ) -> Response {
+        if let Err(e) = lock(&state.world).account_for(&self.principal, account) {
+            return e.into_response();
+        }
+        let owner = &self.principal.id;
+        let Some(key) = self.key else {
+            return run(&self.body).map_or_else(IntoResponse::into_response, send);
+        };
+        let claim =
+            lock(&state.idempotency).claim(owner, &key, self.fingerprint, state.clock.now());
+        match claim {
+            Claim::Replay(stored) => {
+                let mut response = send((stored.status, stored.body));
+                response.headers_mut().insert(
+                    sophic_client::headers::IDEMPOTENT_REPLAYED,
+                    HeaderValue::from_static("true"),
+                );
+                return response;
+            }
+            Claim::Reused => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::IdempotencyKeyReused,
+                    "This Idempotency-Key was used for a different request.",
+                )
+                .into_response();
+            }
+            Claim::InProgress => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::IdempotencyRequestInProgress,
+                    "A request with this Idempotency-Key is still in progress; retry shortly.",
+                )
+                .into_response();
+            }
+            Claim::Run => {}
+        }
+        if self.stall {
+            // A client that goes away while held drops this future here: the key is then
+            // given back, not left "in progress" for good.
+            let claimed = Claimed {
+                state,
+                owner,
+                key: &key,
+            };
+            let released = state.release.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            state.stalled.notify_one();
+            released.await;
+            std::mem::forget(claimed);
+        }
+        let (status, body) = match run(&self.body) {
+            Ok(answer) => answer,
+            Err(e) if e.is_validation() => {
+                lock(&state.idempotency).abandon(owner, &key);
+                return e.into_response();
+            }
+            Err(e) => answer(e.status, &e.body()),
+        };
+        let stored = Stored {
+            status,
+            body: body.clone(),
+        };
+        lock(&state.idempotency).finish(owner, &key, stored, state.clock.now());
+        send((status, body))
+    }
+}
+
+/// A claimed idempotency key, given back if dropped (see [`Mutation::run`]).
+struct Claimed<'a> {
+    state: &'a AppState,
+    owner: &'a str,
+    key: &'a str,
+}
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        lock(&self.state.idempotency).abandon(self.owner, self.key);
+    }
+}
