@@ -93,10 +93,28 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> usize {
             pub keyed: bool,
         }
     });
+    let consts = rows.iter().zip(entries).map(|(row, entry)| {
+        let name = syn::Ident::new(&row.id.to_ascii_uppercase(), proc_macro2::Span::call_site());
+        let doc = format!("`{} {}` (`{}`).", row.method, row.path, row.id);
+        quote::quote! {
+            #[doc = #doc]
+            pub const #name: Operation = #entry;
+        }
+    });
+    let names = rows
+        .iter()
+        .map(|row| syn::Ident::new(&row.id.to_ascii_uppercase(), proc_macro2::Span::call_site()));
+    file.items.push(parse_quote! {
+        /// Each operation by name (`Operation::PLACE_ORDER`), so code that names one
+        /// fails to compile when the spec renames or removes it.
+        impl Operation {
+            #(#consts)*
+        }
+    });
     file.items.push(parse_quote! {
         /// Every operation of the spec, in its order: generated from `paths`, so an
         /// operation added to the spec is here at the next build.
-        pub const OPERATIONS: &[Operation] = &[#(#entries),*];
+        pub const OPERATIONS: &[Operation] = &[#(Operation::#names),*];
     });
     file.items.push(parse_quote! {
         impl Operation {

@@ -31,9 +31,11 @@ mod handler {
         pub async fn cash_balances(&self) -> Result<Vec<CashBalance>> {
             let account = &self.account;
             self.client
-                .send("list_cash_balances", Safety::Idempotent, |api| {
-                    api.list_cash_balances().account_id(account).send().boxed()
-                })
+                .send(
+                    sophic_client::Operation::LIST_CASH_BALANCES.id,
+                    Safety::Idempotent,
+                    |api| api.list_cash_balances().account_id(account).send().boxed(),
+                )
                 .await
         }
 
@@ -42,9 +44,11 @@ mod handler {
         pub async fn positions(&self) -> Result<Vec<Position>> {
             let account = &self.account;
             self.client
-                .send("list_positions", Safety::Idempotent, |api| {
-                    api.list_positions().account_id(account).send().boxed()
-                })
+                .send(
+                    sophic_client::Operation::LIST_POSITIONS.id,
+                    Safety::Idempotent,
+                    |api| api.list_positions().account_id(account).send().boxed(),
+                )
                 .await
         }
 

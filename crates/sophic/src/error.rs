@@ -215,7 +215,7 @@ impl fmt::Display for OutcomeUnknown {
             self.operation, self.attempts
         )?;
         match self.operation {
-            "cancel_order" => write!(
+            op if op == sophic_client::Operation::CANCEL_ORDER.id => write!(
                 f,
                 "the order may be cancelled. To finish safely, cancel it again with \
                  idempotency key `{key}`, or get the order to see its status"

@@ -137,31 +137,35 @@ mod handler {
                 let (client, filters) = (client.clone(), filters.clone());
                 async move {
                     client
-                        .send("list_events", Safety::Idempotent, |api| {
-                            let mut request = api.list_events().limit(limit);
-                            if let Some(name) = &filters.name {
-                                request = request.name(name.to_string());
-                            }
-                            if let Some(resource) = &filters.resource {
-                                request = request.resource_id(resource.as_str());
-                            }
-                            if let Some(instant) = filters.created_gt {
-                                request = request.created_gt(instant);
-                            }
-                            if let Some(instant) = filters.created_gte {
-                                request = request.created_gte(instant);
-                            }
-                            if let Some(instant) = filters.created_lt {
-                                request = request.created_lt(instant);
-                            }
-                            if let Some(instant) = filters.created_lte {
-                                request = request.created_lte(instant);
-                            }
-                            if let Some(cursor) = &cursor {
-                                request = request.starting_after(cursor.as_str());
-                            }
-                            request.send().boxed()
-                        })
+                        .send(
+                            sophic_client::Operation::LIST_EVENTS.id,
+                            Safety::Idempotent,
+                            |api| {
+                                let mut request = api.list_events().limit(limit);
+                                if let Some(name) = &filters.name {
+                                    request = request.name(name.to_string());
+                                }
+                                if let Some(resource) = &filters.resource {
+                                    request = request.resource_id(resource.as_str());
+                                }
+                                if let Some(instant) = filters.created_gt {
+                                    request = request.created_gt(instant);
+                                }
+                                if let Some(instant) = filters.created_gte {
+                                    request = request.created_gte(instant);
+                                }
+                                if let Some(instant) = filters.created_lt {
+                                    request = request.created_lt(instant);
+                                }
+                                if let Some(instant) = filters.created_lte {
+                                    request = request.created_lte(instant);
+                                }
+                                if let Some(cursor) = &cursor {
+                                    request = request.starting_after(cursor.as_str());
+                                }
+                                request.send().boxed()
+                            },
+                        )
                         .await
                 }
             })

@@ -29,21 +29,27 @@ mod handler {
         /// Every instrument (the API does not page this list).
         pub async fn list(&self) -> Result<Vec<Instrument>> {
             self.client
-                .send("list_instruments", Safety::Idempotent, |api| {
-                    api.list_instruments().send().boxed()
-                })
+                .send(
+                    sophic_client::Operation::LIST_INSTRUMENTS.id,
+                    Safety::Idempotent,
+                    |api| api.list_instruments().send().boxed(),
+                )
                 .await
         }
 
         /// One instrument.
         pub async fn get(&self, instrument: &InstrumentId) -> Result<Instrument> {
             self.client
-                .send("get_instrument", Safety::Idempotent, |api| {
-                    api.get_instrument()
-                        .instrument_id(instrument)
-                        .send()
-                        .boxed()
-                })
+                .send(
+                    sophic_client::Operation::GET_INSTRUMENT.id,
+                    Safety::Idempotent,
+                    |api| {
+                        api.get_instrument()
+                            .instrument_id(instrument)
+                            .send()
+                            .boxed()
+                    },
+                )
                 .await
         }
     }

@@ -185,7 +185,7 @@ async fn inject_faults(
     let Some(fault) = lock(&state.faults).take(operation) else {
         return next.run(request).await;
     };
-    let is_token = operation == "create_token";
+    let is_token = operation == sophic_client::Operation::CREATE_TOKEN.id;
     match fault.kind {
         FaultKind::InternalError => {
             if is_token {

@@ -128,7 +128,7 @@ impl Inner {
             let response = self
                 .run(
                     &tokens.token_api,
-                    "create_token",
+                    sophic_client::Operation::CREATE_TOKEN.id,
                     Safety::Idempotent,
                     false,
                     |api| api.create_token().body(request.clone()).send().boxed(),

@@ -100,7 +100,7 @@ mod tests {
         }
         attempts
             .give_up(last.unwrap())
-            .of_write("place_order", "key-1")
+            .of_write(sophic_client::Operation::PLACE_ORDER.id, "key-1")
     }
 
     #[test]
@@ -156,7 +156,7 @@ mod tests {
     fn a_failure_before_any_attempt_leaves_it_known() {
         let err = Attempts::default()
             .give_up(Error::invalid_input("no token"))
-            .of_write("place_order", "key-1");
+            .of_write(sophic_client::Operation::PLACE_ORDER.id, "key-1");
         assert!(!err.is_outcome_unknown(), "{err}");
     }
 }

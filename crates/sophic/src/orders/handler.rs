@@ -48,13 +48,17 @@ impl OrdersHandler {
     pub async fn get(&self, order: &OrderId) -> Result<Order> {
         let account = &self.account;
         self.client
-            .send("get_order", Safety::Idempotent, |api| {
-                api.get_order()
-                    .account_id(account)
-                    .order_id(order)
-                    .send()
-                    .boxed()
-            })
+            .send(
+                sophic_client::Operation::GET_ORDER.id,
+                Safety::Idempotent,
+                |api| {
+                    api.get_order()
+                        .account_id(account)
+                        .order_id(order)
+                        .send()
+                        .boxed()
+                },
+            )
             .await
     }
 
@@ -160,7 +164,7 @@ impl PlaceOrder {
         let (account, body) = (self.orders.account(), &self.request);
         self.orders
             .client()
-            .send_write("place_order", &key, |api| {
+            .send_write(sophic_client::Operation::PLACE_ORDER.id, &key, |api| {
                 api.place_order()
                     .account_id(account)
                     .idempotency_key(key.clone())
@@ -217,7 +221,7 @@ impl CancelOrder {
         let (account, order) = (self.orders.account(), &self.order);
         self.orders
             .client()
-            .send_write("cancel_order", &key, |api| {
+            .send_write(sophic_client::Operation::CANCEL_ORDER.id, &key, |api| {
                 api.cancel_order()
                     .account_id(account)
                     .order_id(order)
@@ -338,29 +342,33 @@ impl ListOrders {
             async move {
                 orders
                     .client()
-                    .send("list_orders", Safety::Idempotent, |api| {
-                        let mut request =
-                            api.list_orders().account_id(orders.account()).limit(limit);
-                        if !statuses.is_empty() {
-                            request = request.status(statuses.clone());
-                        }
-                        if let Some(instrument) = &instrument {
-                            request = request.instrument(instrument);
-                        }
-                        if let Some(side) = &side {
-                            request = request.side(side.clone());
-                        }
-                        if let Some(instant) = created_gte {
-                            request = request.created_gte(instant);
-                        }
-                        if let Some(instant) = created_lt {
-                            request = request.created_lt(instant);
-                        }
-                        if let Some(cursor) = &cursor {
-                            request = request.starting_after(cursor.as_str());
-                        }
-                        request.send().boxed()
-                    })
+                    .send(
+                        sophic_client::Operation::LIST_ORDERS.id,
+                        Safety::Idempotent,
+                        |api| {
+                            let mut request =
+                                api.list_orders().account_id(orders.account()).limit(limit);
+                            if !statuses.is_empty() {
+                                request = request.status(statuses.clone());
+                            }
+                            if let Some(instrument) = &instrument {
+                                request = request.instrument(instrument);
+                            }
+                            if let Some(side) = &side {
+                                request = request.side(side.clone());
+                            }
+                            if let Some(instant) = created_gte {
+                                request = request.created_gte(instant);
+                            }
+                            if let Some(instant) = created_lt {
+                                request = request.created_lt(instant);
+                            }
+                            if let Some(cursor) = &cursor {
+                                request = request.starting_after(cursor.as_str());
+                            }
+                            request.send().boxed()
+                        },
+                    )
                     .await
             }
         })
@@ -402,16 +410,20 @@ impl ListPendingOrders {
             async move {
                 orders
                     .client()
-                    .send("list_pending_orders", Safety::Idempotent, |api| {
-                        let mut request = api
-                            .list_pending_orders()
-                            .account_id(orders.account())
-                            .limit(limit);
-                        if let Some(cursor) = &cursor {
-                            request = request.starting_after(cursor.as_str());
-                        }
-                        request.send().boxed()
-                    })
+                    .send(
+                        sophic_client::Operation::LIST_PENDING_ORDERS.id,
+                        Safety::Idempotent,
+                        |api| {
+                            let mut request = api
+                                .list_pending_orders()
+                                .account_id(orders.account())
+                                .limit(limit);
+                            if let Some(cursor) = &cursor {
+                                request = request.starting_after(cursor.as_str());
+                            }
+                            request.send().boxed()
+                        },
+                    )
                     .await
             }
         })

@@ -57,9 +57,11 @@ impl WebhooksHandler {
             .map_err(|e| Error::invalid_input(format!("webhook: {e}")))?;
         let mut webhook = self
             .client
-            .send("create_webhook", Safety::NotIdempotent, |api| {
-                api.create_webhook().body(body.clone()).send().boxed()
-            })
+            .send(
+                sophic_client::Operation::CREATE_WEBHOOK.id,
+                Safety::NotIdempotent,
+                |api| api.create_webhook().body(body.clone()).send().boxed(),
+            )
             .await?;
         let secret = webhook
             .secret
@@ -80,22 +82,28 @@ impl WebhooksHandler {
             .try_into()
             .map_err(|e| Error::invalid_input(format!("webhook update: {e}")))?;
         self.client
-            .send("update_webhook", Safety::Idempotent, |api| {
-                api.update_webhook()
-                    .webhook_id(webhook)
-                    .body(body.clone())
-                    .send()
-                    .boxed()
-            })
+            .send(
+                sophic_client::Operation::UPDATE_WEBHOOK.id,
+                Safety::Idempotent,
+                |api| {
+                    api.update_webhook()
+                        .webhook_id(webhook)
+                        .body(body.clone())
+                        .send()
+                        .boxed()
+                },
+            )
             .await
     }
 
     /// Queues a signed test delivery (`webhook.test`) to the webhook's URL.
     pub async fn test(&self, webhook: &WebhookId) -> Result<WebhookDelivery> {
         self.client
-            .send("test_webhook", Safety::NotIdempotent, |api| {
-                api.test_webhook().webhook_id(webhook).send().boxed()
-            })
+            .send(
+                sophic_client::Operation::TEST_WEBHOOK.id,
+                Safety::NotIdempotent,
+                |api| api.test_webhook().webhook_id(webhook).send().boxed(),
+            )
             .await
     }
 }
