@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo xtask codegen [--spec PATH] [--out FILE]   print (or write) the generated client
-//! cargo xtask diff --spec PATH                     what a changed spec would change in the client
+//! cargo xtask diff [--spec PATH | --base REV | --fixture NAME] [--format markdown]
+//!                  [--changelog] [--code]           the change report of a spec change
 //! cargo xtask check [--skip-validators]            validators + generated-code snapshot is current
 //! cargo xtask validate [--spec PATH]               only the two spec validators (both specs)
 //! ```
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+
+mod report;
 
 /// The sandbox's control endpoints, validated beside orders.yaml.
 const SANDBOX_SPEC: &str = "openapi/sandbox.yaml";
@@ -39,7 +42,7 @@ fn run() -> Result<ExitCode> {
         flag(&rest, "--spec").map_or_else(|| root.join("openapi/orders.yaml"), PathBuf::from);
     match task.as_str() {
         "codegen" => codegen(&spec, flag(&rest, "--out").map(PathBuf::from)),
-        "diff" => diff(&root.join("openapi/orders.yaml"), &spec),
+        "diff" => diff(&root, &rest),
         "check" => check(&spec, rest.iter().any(|a| a == "--skip-validators")),
         "validate" => match flag(&rest, "--spec") {
             Some(one) => validate(Path::new(&one)),
@@ -60,7 +63,16 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
   codegen [--spec PATH] [--out FILE]  print the generated client (or write it to FILE)
-  diff --spec PATH                    show how the client would change with another spec
+  diff [--spec PATH | --base REV | --fixture NAME] [--format markdown] [--changelog] [--code]
+                                      the change report: each wire change, breaking or
+                                      not, and the semver bump of sophic-client and sophic;
+                                      --spec: openapi/orders.yaml -> PATH; --base: REV's
+                                      spec -> the working tree's (default: before the last
+                                      commit that changed it, or HEAD's when it has
+                                      uncommitted edits); --fixture: one of
+                                      xtask/fixtures applied to the spec; --code: the
+                                      generated-code diff after the report. Exit 1 when
+                                      anything is breaking
   check [--skip-validators]           run both spec validators and check that the
                                       generated-code snapshot matches the spec
   validate [--spec PATH]              run openapi-spec-validator and redocly lint
@@ -98,20 +110,117 @@ fn codegen(spec: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(current: &Path, candidate: &Path) -> Result<ExitCode> {
-    let old = generate(current)?;
-    let new = generate(candidate)?;
-    if old == new {
-        println!("no change to the generated client");
-        return Ok(ExitCode::SUCCESS);
+/// The two specs a `diff` compares, as YAML text, with names for people.
+fn diff_inputs(root: &Path, rest: &[String]) -> Result<((String, String), (String, String))> {
+    let working = root.join("openapi/orders.yaml");
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    if let Some(candidate) = flag(rest, "--spec") {
+        return Ok((
+            ("openapi/orders.yaml".into(), read(&working)?),
+            (candidate.clone(), read(Path::new(&candidate))?),
+        ));
     }
-    print_diff(
-        &old,
-        &new,
-        "generated from openapi/orders.yaml",
-        &candidate.display().to_string(),
-    );
-    Ok(ExitCode::from(1))
+    if let Some(name) = flag(rest, "--fixture") {
+        let path = root.join("xtask/fixtures").join(format!("{name}.json"));
+        let fixture: serde_json::Value = serde_json::from_str(&read(&path)?)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let old_text = read(&working)?;
+        let mut new: serde_json::Value = serde_yaml::from_str(&old_text)?;
+        let patch = fixture["patch"].as_array().cloned().unwrap_or_default();
+        report::apply_patch(&mut new, &patch).map_err(anyhow::Error::msg)?;
+        return Ok((
+            ("openapi/orders.yaml".into(), old_text),
+            (format!("fixture {name}"), serde_yaml::to_string(&new)?),
+        ));
+    }
+    let git = |args: &[&str]| -> Result<String> {
+        let out = Command::new("git")
+            .args(args)
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let base = match flag(rest, "--base") {
+        Some(rev) => rev,
+        None => {
+            let edited = !git(&["status", "--porcelain", "--", "openapi/orders.yaml"])?
+                .trim()
+                .is_empty();
+            if edited {
+                "HEAD".to_string()
+            } else {
+                let last = git(&["log", "-1", "--format=%H", "--", "openapi/orders.yaml"])?;
+                format!("{}^", last.trim())
+            }
+        }
+    };
+    let old = git(&["show", &format!("{base}:openapi/orders.yaml")])?;
+    Ok((
+        (format!("{base}:openapi/orders.yaml"), old),
+        ("openapi/orders.yaml".into(), read(&working)?),
+    ))
+}
+
+fn diff(root: &Path, rest: &[String]) -> Result<ExitCode> {
+    let ((old_name, old_text), (new_name, new_text)) = diff_inputs(root, rest)?;
+    let old: serde_json::Value =
+        serde_yaml::from_str(&old_text).with_context(|| format!("{old_name} is not YAML"))?;
+    let new: serde_json::Value =
+        serde_yaml::from_str(&new_text).with_context(|| format!("{new_name} is not YAML"))?;
+    // The old spec may predate today's codegen; the wire report does not need its code.
+    let old_code = sophic_codegen::generate(&old_text).ok();
+    let new_code = sophic_codegen::generate(&new_text)
+        .with_context(|| format!("{new_name} does not generate"))?;
+    let changes = report::compare(&old, &new);
+    let markdown = flag(rest, "--format").as_deref() == Some("markdown");
+    println!("change report: {old_name} -> {new_name}");
+    let code_changed = old_code.as_deref() != Some(new_code.as_str());
+    print!("{}", report::render(&changes, code_changed, markdown));
+    if rest.iter().any(|a| a == "--changelog") {
+        println!(
+            "
+CHANGELOG.md entry:
+
+{}",
+            report::changelog(&changes)
+        );
+    }
+    if let Some(old_code) = old_code.as_deref().filter(|_| code_changed) {
+        let diff = similar::TextDiff::from_lines(old_code, &new_code);
+        let (added, removed) = diff
+            .iter_all_changes()
+            .fold((0, 0), |(a, r), c| match c.tag() {
+                similar::ChangeTag::Insert => (a + 1, r),
+                similar::ChangeTag::Delete => (a, r + 1),
+                similar::ChangeTag::Equal => (a, r),
+            });
+        println!(
+            "
+generated client: +{added} -{removed} lines (`--code` shows them)"
+        );
+        if rest.iter().any(|a| a == "--code") {
+            print_diff(&old_code, &new_code, &old_name, &new_name);
+        }
+    } else {
+        println!(
+            "
+generated client: unchanged"
+        );
+    }
+    Ok(if changes.iter().any(|c| c.breaking) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn check(spec: &Path, skip_validators: bool) -> Result<ExitCode> {
