@@ -208,7 +208,7 @@ CHANGELOG.md entry:
 generated client: +{added} -{removed} lines (`--code` shows them)"
         );
         if rest.iter().any(|a| a == "--code") {
-            print_diff(&old_code, &new_code, &old_name, &new_name);
+            print_diff(old_code, &new_code, &old_name, &new_name);
         }
     } else {
         println!(

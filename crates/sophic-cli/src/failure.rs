@@ -87,6 +87,7 @@ mod tests {
         sophic::Error::Decode {
             status: status.map(|s| s.try_into().unwrap()),
             request_id: None,
+            path: None,
             body: Default::default(),
             source: serde_json::from_str::<u8>("not json").unwrap_err(),
         }

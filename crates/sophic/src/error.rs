@@ -67,13 +67,18 @@ pub enum Error {
         source: reqwest::Error,
     },
 
-    /// An answer arrived but its body is not what the API promised.
-    #[error("could not decode the answer{}: {source}", Context(*.status, .request_id.as_deref()))]
+    /// An answer arrived but its body is not what the API promised. The raw body is kept,
+    /// so nothing the service sent is lost: a field the spec chose (`x-undocumented`) that
+    /// the real service names or shapes differently is read from `body`, at `path`.
+    #[error("could not decode the answer{}{}: {source}", Context(*.status, .request_id.as_deref()), At(.path.as_deref()))]
     Decode {
         /// The HTTP status, when known.
         status: Option<StatusCode>,
         /// The `Request-Id` header, when known.
         request_id: Option<String>,
+        /// Where in the body decoding failed (`trades[0].id`; `.` for the body itself),
+        /// when known.
+        path: Option<String>,
         /// The raw body, kept for debugging.
         body: Bytes,
         /// Why it did not decode.
@@ -280,6 +285,18 @@ impl fmt::Display for Context<'_> {
             (Some(status), None) => write!(f, " (HTTP {})", status.as_u16()),
             (None, Some(id)) => write!(f, " (request-id {id})"),
             (None, None) => Ok(()),
+        }
+    }
+}
+
+/// ` at trades[0].id` after a decode error's context, when the place is known.
+struct At<'a>(Option<&'a str>);
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(path) => write!(f, " at {path}"),
+            None => Ok(()),
         }
     }
 }

@@ -174,18 +174,35 @@ where
             let status = response.status();
             let headers = std::mem::take(response.headers_mut());
             let body = response.bytes().await.map_err(transport)?;
-            match serde_json::from_slice(&body) {
+            match decode::<T>(&body) {
                 Ok(value) => Ok(ResponseValue::new(value, status, headers)),
-                Err(source) => Err(Error::Decode {
+                Err((path, source)) => Err(Error::Decode {
                     status: Some(status),
                     request_id: request_id(&headers),
+                    path: Some(path),
                     body,
                     source,
                 }),
             }
         }
+        // progenitor-client does not keep the status or headers here; the place is found
+        // by decoding again, which only a failed answer pays for.
+        GeneratedError::InvalidResponsePayload(body, source) => Err(Error::Decode {
+            status: None,
+            request_id: None,
+            path: decode::<T>(&body).err().map(|(path, _)| path),
+            body,
+            source,
+        }),
         error => Err(convert(error).await),
     }
+}
+
+/// Decodes `body` as `T`, or says where it failed (`trades[0].id`) and why.
+fn decode<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, (String, serde_json::Error)> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| (e.path().to_string(), e.into_inner()))
 }
 
 async fn convert<E: ErrorBody>(error: GeneratedError<E>) -> Error {
@@ -197,10 +214,10 @@ async fn convert<E: ErrorBody>(error: GeneratedError<E>) -> Error {
         GeneratedError::InvalidRequest(message) | GeneratedError::Custom(message) => {
             Error::invalid_input(message)
         }
-        // progenitor-client does not keep the status or headers here.
         GeneratedError::InvalidResponsePayload(body, source) => Error::Decode {
             status: None,
             request_id: None,
+            path: None,
             body,
             source,
         },
