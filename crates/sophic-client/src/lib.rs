@@ -237,6 +237,35 @@ pub fn matches_decimal_schema(schema: &str, text: &str) -> Option<bool> {
         .map(|(_, regex)| regex.find(text).is_some())
 }
 
+/// Which resource each event name is about (contract section 9), decided by an exhaustive
+/// match, so a name added to the spec fails to compile here until it is decided.
+impl types::EventName {
+    /// `order.*`: the event's `data` is an Order.
+    pub fn is_order_event(&self) -> bool {
+        match self {
+            Self::OrderPlaced
+            | Self::OrderPending
+            | Self::OrderExecuting
+            | Self::OrderFilled
+            | Self::OrderSettled
+            | Self::OrderCancelled => true,
+            Self::Unknown(_) => false,
+        }
+    }
+}
+
+/// Whether a webhook delivery is over, decided by an exhaustive match.
+impl types::WebhookDeliveryStatus {
+    /// `succeeded` or `failed`: no attempt will follow. A status this client does not
+    /// know is not finished.
+    pub fn is_finished(&self) -> bool {
+        match self {
+            Self::Succeeded | Self::Failed => true,
+            Self::Pending | Self::InProgress | Self::Unknown(_) => false,
+        }
+    }
+}
+
 /// Wire facts the spec states only in prose: what each order status means (contract
 /// section 6) and the event each status records (section 9). Decided once, here, by
 /// exhaustive matches, so a status added to the spec fails to compile in this one place

@@ -350,10 +350,7 @@ impl Deliveries {
     /// Forgets the deliveries that succeeded or failed for good before `cutoff`.
     pub fn forget_finished_before(&mut self, cutoff: DateTime<Utc>) {
         self.pending.retain(|_, p| {
-            let finished = matches!(
-                p.delivery.status,
-                WebhookDeliveryStatus::Succeeded | WebhookDeliveryStatus::Failed
-            );
+            let finished = p.delivery.status.is_finished();
             !(finished && p.delivery.modified_at < cutoff)
         });
         let pending = &self.pending;

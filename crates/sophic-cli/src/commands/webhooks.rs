@@ -113,10 +113,12 @@ pub fn verify(args: &VerifyArgs, out: &Output) -> Result<(), Failure> {
         .verify_at(&headers, &body, now)
         .map_err(|e| Failure::Verification(format!("the delivery does not verify: {e}")))?;
     let name = delivery.event.name();
-    let subject = match (&delivery.event, delivery.event.order()) {
-        (_, Some(order)) => format!("order {} is {}", order.id, order.status),
-        (WebhookEvent::Test(_), None) => "a test delivery".to_string(),
-        _ => "an event this CLI does not know".to_string(),
+    let subject = match &delivery.event {
+        WebhookEvent::Order(event) => format!("order {} is {}", event.order.id, event.order.status),
+        WebhookEvent::Test(_) => "a test delivery".to_string(),
+        // `WebhookEvent` is `#[non_exhaustive]`: a kind of event added to the SDK later is
+        // one this CLI does not know either.
+        WebhookEvent::Unknown(_) | _ => "an event this CLI does not know".to_string(),
     };
     let summary = json!({
         "verified": true,

@@ -84,19 +84,11 @@ impl WebhookEvent {
     pub fn order(&self) -> Option<&Order> {
         match self {
             Self::Order(event) => Some(&event.order),
-            _ => None,
+            Self::Test(_) | Self::Unknown(_) => None,
         }
     }
 }
 
 fn is_order_event(name: &EventName) -> bool {
-    matches!(
-        name,
-        EventName::OrderPlaced
-            | EventName::OrderPending
-            | EventName::OrderExecuting
-            | EventName::OrderFilled
-            | EventName::OrderSettled
-            | EventName::OrderCancelled
-    )
+    name.is_order_event()
 }
