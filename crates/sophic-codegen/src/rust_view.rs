@@ -180,7 +180,9 @@ fn close_open_enum(schema: &mut Value) -> bool {
                 && known.get("type") == Some(&Value::from("string"))
                 && open.as_object().is_some_and(|o| {
                     o.get("type") == Some(&Value::from("string"))
-                        && o.keys().all(|k| k == "type" || k == "description")
+                        && o
+                            .keys()
+                            .all(|k| matches!(k.as_str(), "type" | "description" | "nullable"))
                 }) =>
         {
             known.clone()
