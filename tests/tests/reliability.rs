@@ -61,9 +61,11 @@ fn expected_cash(start: Decimal, orders: &[Order]) -> Decimal {
 async fn placements_under_drops_500s_and_429s_create_exactly_one_order_each() {
     let placements = size("SOPHIC_FAULT_PLACEMENTS", 100);
     let sandbox = Sandbox::start(SandboxConfig::held()).await.unwrap();
-    let start: Decimal = "1000000.00".parse().unwrap();
+    // Each placement buys a distinct whole amount, 10.00 + i (see below): enough cash for all.
+    let needed = placements * 10 + placements * placements.saturating_sub(1) / 2;
+    let start: Decimal = format!("{}.00", needed.max(1_000_000)).parse().unwrap();
     let account = sandbox
-        .create_account(&AccountSpec::usd("1000000.00"))
+        .create_account(&AccountSpec::usd(&start.to_string()))
         .unwrap();
     let client = client(&sandbox, &account);
     let account_id: AccountId = account.id.parse().unwrap();
@@ -87,7 +89,10 @@ async fn placements_under_drops_500s_and_429s_create_exactly_one_order_each() {
                 if let Some(fault) = fault {
                     sandbox.arm(fault.on("place_order"));
                 }
-                let cash: Amount = format!("{}.00", 10 + i % 7).parse().unwrap();
+                // A distinct amount each, so that the SDK's twin check (run after a 500 or a
+                // drop) would report a real duplicate and never mistake one placement for
+                // another's twin.
+                let cash: Amount = format!("{}.00", 10 + i).parse().unwrap();
                 orders.place(OrderRequest::buy(&instrument, cash)).await
             }
         })

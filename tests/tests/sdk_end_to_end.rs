@@ -308,6 +308,74 @@ async fn a_placement_retried_after_a_dropped_connection_yields_exactly_one_order
 }
 
 #[tokio::test]
+async fn a_service_that_ignores_the_key_after_a_dropped_connection_yields_a_reported_twin() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    // The first attempt is stored and its connection dropped; the retry, same key, is
+    // handled as if it had none: the service places a second order.
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::DropConnection, 1).on("place_order"));
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::IgnoreIdempotencyKey, 1).on("place_order"));
+    let err = world.buy("100.00").await.unwrap_err();
+
+    let duplicate = err
+        .duplicate()
+        .unwrap_or_else(|| panic!("not reported: {err:?}"));
+    let twin = duplicate.twin.as_ref().expect("the twin was found");
+    let all: Vec<_> = world.orders().list().stream().try_collect().await.unwrap();
+    assert_eq!(all.len(), 2, "the service did place it twice");
+    let mut ids = [all[0].id.clone(), all[1].id.clone()];
+    let mut reported = [duplicate.order.id.clone(), twin.id.clone()];
+    ids.sort();
+    reported.sort();
+    assert_eq!(ids, reported, "both orders are in the error");
+    assert!(err.to_string().contains(&twin.id), "{err}");
+    assert!(
+        err.to_string().contains(&duplicate.idempotency_key),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn with_duplicate_detection_off_the_ignored_key_returns_the_second_order() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    let client = Client::builder()
+        .base_url(world.sandbox.base_url())
+        .token(world.account.token.clone())
+        .detect_duplicate_placements(false)
+        .build()
+        .unwrap();
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::DropConnection, 1).on("place_order"));
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::IgnoreIdempotencyKey, 1).on("place_order"));
+    let order = client
+        .orders(&world.account_id())
+        .place(OrderRequest::buy(&kenya(), cash("100.00")))
+        .await
+        .unwrap();
+    let all: Vec<_> = world.orders().list().stream().try_collect().await.unwrap();
+    assert_eq!(all.len(), 2, "the silent duplicate the switch lets through");
+    assert!(all.iter().any(|o| o.id == order.id));
+}
+
+#[tokio::test]
+async fn an_ignored_key_without_a_doubtful_attempt_is_an_ordinary_placement() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    world
+        .sandbox
+        .arm(FaultSpec::new(FaultKind::IgnoreIdempotencyKey, 1).on("place_order"));
+    let order = world.buy("100.00").await.unwrap();
+    let all: Vec<_> = world.orders().list().stream().try_collect().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, order.id);
+}
+
+#[tokio::test]
 async fn a_placement_whose_every_attempt_lost_its_connection_is_unknown_and_its_key_finishes_it() {
     let world = World::new(AccountSpec::usd("1000.00")).await;
     let orders = world.orders_with_three_attempts();

@@ -180,8 +180,7 @@ fn close_open_enum(schema: &mut Value) -> bool {
                 && known.get("type") == Some(&Value::from("string"))
                 && open.as_object().is_some_and(|o| {
                     o.get("type") == Some(&Value::from("string"))
-                        && o
-                            .keys()
+                        && o.keys()
                             .all(|k| matches!(k.as_str(), "type" | "description" | "nullable"))
                 }) =>
         {

@@ -19,6 +19,10 @@ pub enum FaultKind {
     /// Hold the request after it claimed its idempotency key, until released from the
     /// handle: a request "still in progress" for `idempotency_request_in_progress`.
     Stall,
+    /// Handle the request as if it carried no `Idempotency-Key` (Sophic marks its
+    /// idempotency support as under development): a retry of a stored placement places a
+    /// second order, as a service that does not honour keys would.
+    IgnoreIdempotencyKey,
 }
 
 /// An armed fault.

@@ -81,6 +81,32 @@ async fn a_dropped_connection_after_storing_is_recovered_by_retrying_with_the_sa
 }
 
 #[tokio::test]
+async fn an_ignore_idempotency_key_fault_places_a_retry_again() {
+    let env = Env::new().await;
+    let first = env
+        .place_with_key("same-key", &buy("ins_xyz789", "100.00"))
+        .await;
+    assert_eq!(first.status, 201);
+    env.sandbox
+        .arm(FaultSpec::new(FaultKind::IgnoreIdempotencyKey, 1).on("place_order"));
+    let ignored = env
+        .place_with_key("same-key", &buy("ins_xyz789", "100.00"))
+        .await;
+    assert_eq!(
+        (ignored.status, ignored.header("idempotent-replayed")),
+        (201, None)
+    );
+    assert_ne!(ignored.body["id"], first.body["id"], "a second order");
+    // The fault is spent: the key is honoured again, and its first answer replayed.
+    let honoured = env
+        .place_with_key("same-key", &buy("ins_xyz789", "100.00"))
+        .await;
+    assert_eq!(honoured.header("idempotent-replayed"), Some("true"));
+    assert_eq!(honoured.body["id"], first.body["id"]);
+    assert_eq!(env.orders().await.len(), 2);
+}
+
+#[tokio::test]
 async fn faults_can_be_armed_over_http_and_token_faults_keep_the_oauth_shape() {
     let env = Env::new().await;
     let armed = env

@@ -45,6 +45,14 @@ pub enum Error {
     #[error(transparent)]
     OutcomeUnknown(Box<OutcomeUnknown>),
 
+    /// A placement may have been made twice: an earlier attempt may have placed the order,
+    /// a retry with the same `Idempotency-Key` was answered as a new order (Sophic did not
+    /// replay it), and the account holds a twin, an order of the same instrument, side and
+    /// amount created since the first attempt (or the twin could not be looked for). Both
+    /// orders exist: cancel the one you do not want. See [`Duplicate`].
+    #[error(transparent)]
+    Duplicate(Box<Duplicate>),
+
     /// The token endpoint (`POST /auth/token`) refused the client credentials.
     #[error(transparent)]
     Auth(Box<AuthError>),
@@ -210,6 +218,55 @@ pub struct OutcomeUnknown {
     pub last: Error,
 }
 
+/// A placement that may have been made twice; see [`Error::Duplicate`].
+///
+/// What it catches: a service that stored the first attempt but did not honour its key on
+/// the retry, so two orders of the same instrument, side and amount now exist. What it
+/// cannot catch: a twin placed more than a few seconds before the first attempt (the look
+/// is bounded by time), an order the caller meant to place twice within that window (it is
+/// reported, though intended), and a service that neither replays nor stores the first
+/// attempt visibly. It runs only after an attempt in doubt, so an ordinary placement costs
+/// nothing more. [`ClientBuilder::detect_duplicate_placements`](crate::ClientBuilder::detect_duplicate_placements)
+/// turns it off.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Duplicate {
+    /// The order the last attempt placed (the one a success would have returned).
+    pub order: types::Order,
+    /// The twin found: an earlier order of the same instrument, side and amount. `None`
+    /// when the look for one failed (`check_failed` says why).
+    pub twin: Option<types::Order>,
+    /// The `Idempotency-Key` every attempt carried.
+    pub idempotency_key: String,
+    /// Why no twin could be looked for, when the look failed.
+    pub check_failed: Option<Error>,
+}
+
+impl fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the placement may have been made twice: order {} was placed by a retry that was \
+             answered as new (idempotency key `{}` not honoured)",
+            self.order.id, self.idempotency_key
+        )?;
+        match (&self.twin, &self.check_failed) {
+            (Some(twin), _) => write!(
+                f,
+                ", and order {} of the same instrument, side and amount was created since the \
+                 first attempt. Both exist: cancel the one you do not want",
+                twin.id
+            ),
+            (None, Some(error)) => write!(
+                f,
+                "; whether an earlier attempt also placed it could not be checked ({error}). \
+                 List the account's orders before placing it again"
+            ),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for OutcomeUnknown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.attempts == 1 { "" } else { "s" };
@@ -240,6 +297,14 @@ impl fmt::Display for OutcomeUnknown {
 impl std::error::Error for OutcomeUnknown {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.last)
+    }
+}
+
+impl std::error::Error for Duplicate {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.check_failed
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -329,6 +394,19 @@ impl Error {
     /// an unknown outcome: nothing was done.
     pub fn is_outcome_unknown(&self) -> bool {
         self.outcome_unknown().is_some()
+    }
+
+    /// Whether this is a placement that may have been made twice ([`Error::Duplicate`]).
+    pub fn is_duplicate(&self) -> bool {
+        self.duplicate().is_some()
+    }
+
+    /// The details of a possible duplicate placement, if this is one.
+    pub fn duplicate(&self) -> Option<&Duplicate> {
+        match self {
+            Self::Duplicate(duplicate) => Some(duplicate),
+            _ => None,
+        }
     }
 
     /// The details of an unknown outcome, if this is one.

@@ -35,7 +35,7 @@ pub use reqwest;
 pub use amount::{Amount, AmountError, Quantity};
 #[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, ClientCredentials, PRODUCTION_URL, RetryPolicy};
-pub use error::{ApiError, AuthError, Error, OutcomeUnknown, Result};
+pub use error::{ApiError, AuthError, Duplicate, Error, OutcomeUnknown, Result};
 pub use ids::{
     AccountId, EventId, IdError, InstrumentId, OrderId, PositionId, TradeId, WebhookDeliveryId,
     WebhookId,

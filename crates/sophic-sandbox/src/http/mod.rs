@@ -241,6 +241,10 @@ async fn inject_faults(
             request.extensions_mut().insert(api::Stall);
             next.run(request).await
         }
+        FaultKind::IgnoreIdempotencyKey => {
+            request.extensions_mut().insert(api::IgnoreKey);
+            next.run(request).await
+        }
     }
 }
 

@@ -112,6 +112,7 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     wait: WaitDefaults,
     insecure_http_allowed: bool,
+    detect_duplicates: bool,
 }
 
 impl Default for ClientBuilder {
@@ -126,6 +127,7 @@ impl Default for ClientBuilder {
             http_client: None,
             wait: WaitDefaults::default(),
             insecure_http_allowed: false,
+            detect_duplicates: true,
         }
     }
 }
@@ -161,6 +163,16 @@ impl ClientBuilder {
     /// [`ClientBuilder::client_credentials`], with a scope or from a value already built.
     pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
         self.credentials = Some(Credentials::ClientCredentials(credentials));
+        self
+    }
+
+    /// Whether a placement looks for a twin when a retry was answered as a new order after
+    /// an attempt that may have placed it (on by default): a twin found is
+    /// [`Error::Duplicate`], never a silent success. Off, such a placement returns the
+    /// order the last attempt placed, as if the service always honoured keys. See
+    /// [`crate::Duplicate`] for what the look can and cannot catch.
+    pub fn detect_duplicate_placements(mut self, on: bool) -> Self {
+        self.detect_duplicates = on;
         self
     }
 
@@ -285,6 +297,7 @@ impl ClientBuilder {
                 tokens,
                 retry: self.retry,
                 wait: self.wait,
+                detect_duplicates: self.detect_duplicates,
             }),
         })
     }

@@ -39,8 +39,28 @@ impl Inner {
         operation: &'static str,
         safety: Safety,
         authenticate: bool,
-        mut attempt: F,
+        attempt: F,
     ) -> Result<ResponseValue<T>, Failed>
+    where
+        T: DeserializeOwned,
+        E: ErrorBody,
+        F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, E>,
+    {
+        self.run_tracked(api, operation, safety, authenticate, attempt)
+            .await
+            .map(|(value, _)| value)
+    }
+
+    /// [`Inner::run`], also saying when the first attempt that may have taken effect was
+    /// sent, when the call succeeded after one (a placement then checks for a twin).
+    pub(crate) async fn run_tracked<T, E, F>(
+        &self,
+        api: &sophic_client::Client,
+        operation: &'static str,
+        safety: Safety,
+        authenticate: bool,
+        mut attempt: F,
+    ) -> Result<(ResponseValue<T>, Option<Instant>), Failed>
     where
         T: DeserializeOwned,
         E: ErrorBody,
@@ -80,10 +100,10 @@ impl Inner {
                 };
                 record(&current, number, started, attempt_started, &outcome);
                 let error = match outcome {
-                    Ok(value) => return Ok(value),
+                    Ok(value) => return Ok((value, attempts.doubt_since())),
                     Err(error) => error,
                 };
-                attempts.failed(&error);
+                attempts.failed(&error, attempt_started);
                 if authenticate
                     && !renewed
                     && self.can_renew()
@@ -249,7 +269,7 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn is_replayed(headers: &HeaderMap) -> bool {
+pub(crate) fn is_replayed(headers: &HeaderMap) -> bool {
     headers
         .get(IDEMPOTENT_REPLAYED)
         .and_then(|value| value.to_str().ok())

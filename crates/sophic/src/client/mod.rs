@@ -52,6 +52,7 @@ pub(crate) struct Inner {
     tokens: Option<auth::TokenManager>,
     retry: RetryPolicy,
     wait: WaitDefaults,
+    detect_duplicates: bool,
 }
 
 /// How waiting for an order polls, unless the wait says otherwise.
@@ -162,6 +163,44 @@ impl Client {
             .await
             .map(ResponseValue::into_inner)
             .map_err(|failed| failed.of_write(operation, key))
+    }
+}
+
+impl Client {
+    /// [`Client::send_write`] for a placement: the order, and when the first attempt that
+    /// may have placed it was sent if the order came from a later attempt that the service
+    /// answered as new (not replayed for the key), so the caller can look for a twin.
+    pub(crate) async fn send_placement<F>(
+        &self,
+        key: &str,
+        attempt: F,
+    ) -> Result<(sophic_client::types::Order, Option<tokio::time::Instant>)>
+    where
+        F: for<'a> FnMut(
+            &'a sophic_client::Client,
+        )
+            -> Attempt<'a, sophic_client::types::Order, sophic_client::types::Error>,
+    {
+        let operation = sophic_client::Operation::PLACE_ORDER.id;
+        let (value, doubt) = self
+            .inner
+            .run_tracked(
+                &self.inner.api,
+                operation,
+                Safety::Idempotent,
+                true,
+                attempt,
+            )
+            .await
+            .map_err(|failed| failed.of_write(operation, key))?;
+        let doubt = doubt.filter(|_| !execute::is_replayed(value.headers()));
+        Ok((value.into_inner(), doubt))
+    }
+
+    /// Whether placements look for a twin after an attempt in doubt
+    /// ([`ClientBuilder::detect_duplicate_placements`]).
+    pub(crate) fn detects_duplicate_placements(&self) -> bool {
+        self.inner.detect_duplicates
     }
 }
 

@@ -11,6 +11,8 @@ use crate::error::OutcomeUnknown;
 pub(crate) struct Attempts {
     sent: u32,
     in_doubt: bool,
+    /// When the first attempt that may have taken effect was sent.
+    doubt_since: Option<tokio::time::Instant>,
 }
 
 impl Attempts {
@@ -21,8 +23,16 @@ impl Attempts {
 
     /// The attempt just sent failed with `error`. Doubt, once there, stays: a later
     /// refusal may be about the retry rather than the attempt that may have taken effect.
-    pub(crate) fn failed(&mut self, error: &Error) {
-        self.in_doubt |= may_have_taken_effect(error);
+    pub(crate) fn failed(&mut self, error: &Error, sent_at: tokio::time::Instant) {
+        if may_have_taken_effect(error) {
+            self.in_doubt = true;
+            self.doubt_since.get_or_insert(sent_at);
+        }
+    }
+
+    /// When the first attempt that may have taken effect was sent, if one was.
+    pub(crate) fn doubt_since(&self) -> Option<tokio::time::Instant> {
+        self.doubt_since
     }
 
     /// The call ends with `error`.
@@ -95,7 +105,7 @@ mod tests {
         let mut last = None;
         for error in errors {
             attempts.sending();
-            attempts.failed(&error);
+            attempts.failed(&error, tokio::time::Instant::now());
             last = Some(error);
         }
         attempts

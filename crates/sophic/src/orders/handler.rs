@@ -162,9 +162,9 @@ impl PlaceOrder {
     pub async fn send(self) -> Result<Order> {
         let key = idempotency_key::<PlaceOrderIdempotencyKey>(self.idempotency_key)?;
         let (account, body) = (self.orders.account(), &self.request);
-        self.orders
-            .client()
-            .send_write(sophic_client::Operation::PLACE_ORDER.id, &key, |api| {
+        let client = self.orders.client();
+        let (order, doubt) = client
+            .send_placement(&key, |api| {
                 api.place_order()
                     .account_id(account)
                     .idempotency_key(key.clone())
@@ -172,9 +172,75 @@ impl PlaceOrder {
                     .send()
                     .boxed()
             })
-            .await
+            .await?;
+        match doubt {
+            Some(since) if client.detects_duplicate_placements() => {
+                self.orders
+                    .check_for_twin(order, &key, since.elapsed())
+                    .await
+            }
+            _ => Ok(order),
+        }
     }
 }
+
+impl OrdersHandler {
+    /// After a placement whose retry was answered as new although an earlier attempt may
+    /// have placed it: the order, or [`Error::Duplicate`] with the twin found (an order of
+    /// the same instrument, side and amount created since the first attempt, `elapsed`
+    /// ago, give or take a few seconds of clock difference), or with why no look was
+    /// possible.
+    async fn check_for_twin(
+        &self,
+        order: Order,
+        key: &PlaceOrderIdempotencyKey,
+        elapsed: std::time::Duration,
+    ) -> Result<Order> {
+        use futures::TryStreamExt as _;
+        // The service's clock dates both orders: look back from the new order's time.
+        let window =
+            chrono::Duration::from_std(elapsed + TWIN_SLACK).unwrap_or(chrono::Duration::MAX);
+        let since = order
+            .created_at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let instrument: InstrumentId = match order.instrument.id.parse() {
+            Ok(id) => id,
+            Err(_) => return Ok(order),
+        };
+        let same = |o: &Order| {
+            o.id != order.id
+                && o.side == order.side
+                && o.cash_amount == order.cash_amount
+                && o.quantity == order.quantity
+                && o.purpose == order.purpose
+        };
+        let found = self
+            .list()
+            .instrument(&instrument)
+            .side(order.side.clone())
+            .created_gte(since)
+            .stream()
+            .try_filter(|o| std::future::ready(same(o)))
+            .try_next()
+            .await;
+        let (twin, check_failed) = match found {
+            Ok(None) => return Ok(order),
+            Ok(Some(twin)) => (Some(twin), None),
+            Err(error) => (None, Some(error)),
+        };
+        Err(Error::Duplicate(Box::new(crate::Duplicate {
+            order,
+            twin,
+            idempotency_key: key.to_string(),
+            check_failed,
+        })))
+    }
+}
+
+/// How much earlier than the first attempt a twin may be dated: the service's clock and
+/// this machine's may differ by this much.
+const TWIN_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl IntoFuture for PlaceOrder {
     type Output = Result<Order>;

@@ -72,20 +72,30 @@ async fn a_placement_sends_one_idempotency_key_on_every_attempt() {
         Canned::error(500, "internal_error"),
         Canned::error(503, "internal_error"),
         Canned::json(201, order("ord_abc123", "placed")),
+        // The look for a twin (the 500 may have placed it): none.
+        Canned::json(200, json!([])),
     ]);
 
     let order = account_orders(&server).place(buy()).await.unwrap();
 
     assert_eq!(order.status, OrderStatus::Placed);
     let seen = script.seen();
-    assert_eq!(seen.len(), 3);
-    let keys: Vec<_> = seen
+    assert_eq!(seen.len(), 4);
+    let (placements, look) = seen.split_at(3);
+    let keys: Vec<_> = placements
         .iter()
         .map(|s| s.header("idempotency-key").unwrap())
         .collect();
     assert_eq!(keys[0].len(), 36, "{keys:?}");
     assert!(keys.iter().all(|key| *key == keys[0]), "{keys:?}");
-    for request in &seen {
+    assert_eq!(look[0].method, "GET");
+    assert_eq!(look[0].uri.path(), "/accounts/acc_123456/orders");
+    let query = look[0].uri.query().unwrap_or_default();
+    assert!(
+        query.contains("instrument=ins_xyz789") && query.contains("created%5Bgte%5D="),
+        "{query}"
+    );
+    for request in placements {
         assert_eq!(request.method, "POST");
         assert_eq!(request.uri.path(), "/accounts/acc_123456/orders");
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
@@ -124,6 +134,7 @@ async fn a_caller_supplied_key_is_sent_on_every_attempt() {
     let (server, script) = scripted([
         Canned::error(502, "internal_error"),
         Canned::json(201, order("ord_abc123", "placed")),
+        Canned::json(200, json!([])),
     ]);
 
     account_orders(&server)
@@ -135,6 +146,7 @@ async fn a_caller_supplied_key_is_sent_on_every_attempt() {
     let keys: Vec<_> = script
         .seen()
         .iter()
+        .filter(|s| s.method == "POST")
         .map(|s| s.header("idempotency-key").unwrap().to_owned())
         .collect();
     assert_eq!(keys, ["checkout-42", "checkout-42"]);
@@ -145,12 +157,13 @@ async fn a_key_still_in_progress_is_retried_with_the_same_key() {
     let (server, script) = scripted([
         Canned::error(409, "idempotency_request_in_progress"),
         Canned::json(201, order("ord_abc123", "placed")),
+        Canned::json(200, json!([])),
     ]);
 
     account_orders(&server).place(buy()).await.unwrap();
 
     let seen = script.seen();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3, "two attempts and the look for a twin");
     let key = seen[0].header("idempotency-key").expect("a key is sent");
     assert_eq!(key.len(), 36, "{key}");
     assert_eq!(

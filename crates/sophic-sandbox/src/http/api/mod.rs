@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::AppState;
 
-pub(crate) use mutation::Stall;
+pub(crate) use mutation::{IgnoreKey, Stall};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

@@ -18,6 +18,11 @@ use crate::world::Principal;
 #[derive(Clone, Copy)]
 pub(crate) struct Stall;
 
+/// Marks a request handled as if it had no `Idempotency-Key` (an
+/// `ignore_idempotency_key` fault).
+#[derive(Clone, Copy)]
+pub(crate) struct IgnoreKey;
+
 /// The `Idempotency-Key` header, if any. Its length is the spec's, checked before the
 /// handler runs (`spec::check_parameters`), as is its being text.
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -61,6 +66,7 @@ impl axum::extract::FromRequest<AppState> for Mutation {
             .await
             .map_err(IntoResponse::into_response)?;
         let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
+        let key = key.filter(|_| parts.extensions.get::<IgnoreKey>().is_none());
         let stall = parts.extensions.get::<Stall>().is_some();
         // The guard read it already, bounded; this only takes the bytes out.
         let body = axum::body::to_bytes(body, crate::limits::MAX_BODY_BYTES)
