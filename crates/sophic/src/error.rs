@@ -75,6 +75,16 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// No answer within the call's own timeout ([`Client::with_timeout`](crate::Client::with_timeout)
+    /// or a builder's `timeout`): the request may have reached Sophic, so it is retried
+    /// like a timeout, and a placement's outcome may be unknown.
+    #[cfg(feature = "client")]
+    #[error("no answer within {after:?}, the call's timeout")]
+    CallTimeout {
+        /// The limit that passed.
+        after: Duration,
+    },
+
     /// An answer arrived but its body is not what the API promised. The raw body is kept,
     /// so nothing the service sent is lost: a field the spec chose (`x-undocumented`) that
     /// the real service names or shapes differently is read from `body`, at `path`.
@@ -488,7 +498,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.last() {
             #[cfg(feature = "client")]
-            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Transport { .. } | Self::Timeout { .. } | Self::CallTimeout { .. } => true,
             Self::Api(api) => {
                 !api.replayed
                     && (is_retryable_status(api.status)

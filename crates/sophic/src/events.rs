@@ -76,6 +76,8 @@ mod handler {
     }
 
     impl ListEvents {
+        crate::client::call_settings!(client);
+
         /// Only events of this name, such as [`EventName::OrderFilled`].
         pub fn name(mut self, name: EventName) -> Self {
             self.filters.name = Some(name);

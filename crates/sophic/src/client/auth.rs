@@ -131,6 +131,7 @@ impl Inner {
                     sophic_client::Operation::CREATE_TOKEN.id,
                     Safety::Idempotent,
                     false,
+                    &super::CallSettings::default(),
                     |api| api.create_token().body(request.clone()).send().boxed(),
                 )
                 .await?

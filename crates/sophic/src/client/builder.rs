@@ -290,6 +290,7 @@ impl ClientBuilder {
         };
         let api = sophic_client::Client::new_with_client(&base_url, http, state);
         Ok(Client {
+            settings: super::CallSettings::default(),
             inner: Arc::new(Inner {
                 api,
                 base_url,

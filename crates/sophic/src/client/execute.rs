@@ -11,9 +11,9 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 use tracing::field::Empty;
 
-use super::Inner;
 use super::outcome::{Attempts, Failed};
 use super::retry::Safety;
+use super::{CallSettings, Inner};
 use crate::error::{ApiError, AuthError};
 use crate::{Error, Result};
 
@@ -39,6 +39,7 @@ impl Inner {
         operation: &'static str,
         safety: Safety,
         authenticate: bool,
+        settings: &CallSettings,
         attempt: F,
     ) -> Result<ResponseValue<T>, Failed>
     where
@@ -46,7 +47,7 @@ impl Inner {
         E: ErrorBody,
         F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, E>,
     {
-        self.run_tracked(api, operation, safety, authenticate, attempt)
+        self.run_tracked(api, operation, safety, authenticate, settings, attempt)
             .await
             .map(|(value, _)| value)
     }
@@ -59,6 +60,7 @@ impl Inner {
         operation: &'static str,
         safety: Safety,
         authenticate: bool,
+        settings: &CallSettings,
         mut attempt: F,
     ) -> Result<(ResponseValue<T>, Option<Instant>), Failed>
     where
@@ -94,9 +96,15 @@ impl Inner {
                 attempts.sending();
                 // The error paths (reading a body, converting) are boxed so that their
                 // state does not enlarge, and get copied with, every call's future.
-                let outcome = match attempt(api).await {
-                    Ok(value) => Ok(value),
-                    Err(error) => Box::pin(finish(error)).await,
+                let sent = attempt(api);
+                let answered = match settings.timeout {
+                    Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| limit),
+                    None => Ok(sent.await),
+                };
+                let outcome = match answered {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(error)) => Box::pin(finish(error)).await,
+                    Err(after) => Err(Error::CallTimeout { after }),
                 };
                 record(&current, number, started, attempt_started, &outcome);
                 let error = match outcome {
@@ -116,10 +124,12 @@ impl Inner {
                         .map_err(|error| attempts.give_up(error))?;
                     continue;
                 }
-                let Some(delay) = self
-                    .retry
-                    .delay_after(&error, safety, number, started.elapsed())
-                else {
+                let Some(delay) = settings.retry.as_ref().unwrap_or(&self.retry).delay_after(
+                    &error,
+                    safety,
+                    number,
+                    started.elapsed(),
+                ) else {
                     return Err(attempts.give_up(error));
                 };
                 tracing::warn!(

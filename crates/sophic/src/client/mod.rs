@@ -43,6 +43,38 @@ use crate::{AccountId, Error, Result};
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// What this clone's calls override of the client's settings.
+    settings: CallSettings,
+}
+
+/// The per-call `timeout` and `retry_policy` methods of a request builder or handler whose
+/// client is at `self.<path>`.
+macro_rules! call_settings {
+    ($($field:ident).+) => {
+        /// Limits each attempt of this call to `timeout`; see
+        /// [`Client::with_timeout`](crate::Client::with_timeout).
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.$($field).+ = self.$($field).+.with_timeout(timeout);
+            self
+        }
+
+        /// Retries this call by `policy` instead of the client's.
+        pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.$($field).+ = self.$($field).+.with_retry_policy(policy);
+            self
+        }
+    };
+}
+pub(crate) use call_settings;
+
+/// Per-call overrides of a client's settings ([`Client::with_timeout`],
+/// [`Client::with_retry_policy`], and the same methods of each request builder).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CallSettings {
+    /// Each attempt's limit, over the client's request timeout.
+    pub(crate) timeout: Option<Duration>,
+    /// Instead of the client's policy.
+    pub(crate) retry: Option<RetryPolicy>,
 }
 
 pub(crate) struct Inner {
@@ -105,6 +137,32 @@ impl Client {
         WebhooksHandler::new(self.clone())
     }
 
+    /// This client with each attempt of its calls limited to `timeout` (an answer that
+    /// has not arrived by then is [`Error::CallTimeout`], retried like a timeout). It can
+    /// only shorten the client's request timeout
+    /// ([`ClientBuilder::request_timeout`](crate::ClientBuilder::request_timeout)), which
+    /// still bounds every attempt. Cheap: the clone shares everything else.
+    ///
+    /// ```no_run
+    /// # async fn run(client: sophic::Client, order: sophic::OrderId, account: sophic::AccountId) -> sophic::Result<()> {
+    /// use std::time::Duration;
+    /// let quick = client.with_timeout(Duration::from_secs(2));
+    /// let order = quick.orders(&account).get(&order).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        let mut client = self.clone();
+        client.settings.timeout = Some(timeout);
+        client
+    }
+
+    /// This client with `policy` instead of the client's retry policy for its calls.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        let mut client = self.clone();
+        client.settings.retry = Some(policy);
+        client
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
@@ -133,7 +191,14 @@ impl Client {
         F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, sophic_client::types::Error>,
     {
         self.inner
-            .run(&self.inner.api, operation, safety, true, attempt)
+            .run(
+                &self.inner.api,
+                operation,
+                safety,
+                true,
+                &self.settings,
+                attempt,
+            )
             .await
             .map(ResponseValue::into_inner)
             .map_err(Error::from)
@@ -158,6 +223,7 @@ impl Client {
                 operation,
                 Safety::Idempotent,
                 true,
+                &self.settings,
                 attempt,
             )
             .await
@@ -189,6 +255,7 @@ impl Client {
                 operation,
                 Safety::Idempotent,
                 true,
+                &self.settings,
                 attempt,
             )
             .await

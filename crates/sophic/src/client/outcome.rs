@@ -83,6 +83,7 @@ impl From<Failed> for Error {
 fn may_have_taken_effect(error: &Error) -> bool {
     match error {
         Error::Transport { source } | Error::Timeout { source } => !source.is_connect(),
+        Error::CallTimeout { .. } => true,
         Error::Api(api) if api.body.code == ErrorCode::IdempotencyRequestInProgress => true,
         _ => error
             .status()

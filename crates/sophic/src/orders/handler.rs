@@ -31,6 +31,8 @@ impl OrdersHandler {
         Self { client, account }
     }
 
+    crate::client::call_settings!(client);
+
     /// Places a market order; `.await` it, or set an idempotency key first.
     ///
     /// Every attempt of one placement carries the same `Idempotency-Key` (generated unless
@@ -146,6 +148,8 @@ pub struct PlaceOrder {
 }
 
 impl PlaceOrder {
+    crate::client::call_settings!(orders.client);
+
     /// Uses this key instead of a generated one (at most 255 characters): for callers
     /// that persist the key so that a retry after a crash is recognised too.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
@@ -271,6 +275,8 @@ pub struct CancelOrder {
 }
 
 impl CancelOrder {
+    crate::client::call_settings!(orders.client);
+
     /// Uses this key instead of a generated one (at most 255 characters).
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
@@ -341,6 +347,8 @@ pub struct ListOrders {
 }
 
 impl ListOrders {
+    crate::client::call_settings!(orders.client);
+
     /// Only orders in this status; call again to allow several.
     pub fn status(mut self, status: OrderStatus) -> Self {
         self.statuses.push(status);
@@ -451,6 +459,8 @@ pub struct ListPendingOrders {
 }
 
 impl ListPendingOrders {
+    crate::client::call_settings!(orders.client);
+
     /// Orders per request, 1 to 500 (100 by default).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size;

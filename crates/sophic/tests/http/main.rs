@@ -8,6 +8,7 @@ mod clear_text;
 mod endpoints;
 mod outcomes;
 mod paging;
+mod per_call;
 mod redaction;
 mod retries;
 mod support;
