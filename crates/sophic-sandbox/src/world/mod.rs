@@ -2,7 +2,7 @@
 //! events. Everything here runs under one lock, so each operation is atomic: two
 //! concurrent buys can never both reserve the same cash.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 use std::sync::Arc;
@@ -10,12 +10,23 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde_json::{Value, json};
+use serde_json::json;
 use sophic_client::types::{
-    CashBalance, Currency, ErrorCode, ErrorParamCode, Event, EventName, EventResource, Instrument,
-    Order, OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
-    TradeStatus, TradingStatus,
+    CashBalance, Currency, ErrorCode, ErrorParamCode, Instrument, Order, OrderCancelledReason,
+    OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade, TradeStatus, TradingStatus,
 };
+
+mod credentials;
+mod events;
+mod rules;
+mod schedule;
+
+use credentials::Credentials;
+pub use credentials::{OauthClient, Principal};
+pub use events::EventRecord;
+use events::{EventLog, OrderState, order_event};
+use rules::{check_buy_rules, check_sell_rules, check_tradable};
+use schedule::Schedule;
 
 use crate::error::ApiError;
 pub use crate::ids::IdGen;
@@ -131,159 +142,6 @@ pub struct Account {
     orders: Vec<String>,
 }
 
-/// Who a token speaks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Principal {
-    /// The token's owner: an account id (sandbox tokens) or an OAuth client id.
-    pub id: String,
-    /// The accounts it may act on.
-    pub accounts: Vec<String>,
-}
-
-impl Principal {
-    /// Whether the token may act on `account`.
-    pub fn may_act_on(&self, account: &str) -> bool {
-        self.accounts.iter().any(|a| a == account)
-    }
-}
-
-#[derive(Clone, Debug)]
-struct TokenRecord {
-    principal: Principal,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-/// An OAuth client of the sandbox.
-#[derive(Clone, Debug)]
-pub struct OauthClient {
-    /// `client_id`.
-    pub id: String,
-    /// `client_secret`.
-    pub secret: String,
-    /// The accounts its tokens may act on.
-    pub accounts: Vec<String>,
-}
-
-/// An event as stored: its id, its order's id and the part of the order that changes over
-/// its life, as the event saw it ([`OrderState`]). The wire `Event` is rendered from the
-/// order as it is now, rewound to that state, only when read or delivered. (Keeping each
-/// version of the order instead cost a copy of it, about 2 KB, per status change.)
-#[derive(Clone, Debug)]
-pub struct EventRecord {
-    id: Box<str>,
-    order: Box<str>,
-    at: DateTime<Utc>,
-    state: OrderState,
-}
-
-/// The fields of an order that change after placement; everything else is fixed then.
-#[derive(Clone, Debug)]
-struct OrderState {
-    status: OrderStatus,
-    modified_at: DateTime<Utc>,
-    traded_quantity: Decimal,
-    traded_notional: Decimal,
-    fees: Decimal,
-    filled_at: Option<DateTime<Utc>>,
-    settled_at: Option<DateTime<Utc>>,
-    cancelled_at: Option<DateTime<Utc>>,
-    cancelled_reason: Option<OrderCancelledReason>,
-    /// Whether `position` was set (it never changes once set).
-    has_position: bool,
-    /// How many trades there were (trades are only ever appended) and their status
-    /// (the sandbox moves an order's trades together).
-    trades: u16,
-    trade_status: Option<TradeStatus>,
-}
-
-impl OrderState {
-    fn of(order: &Order) -> Self {
-        Self {
-            status: order.status.clone(),
-            modified_at: order.modified_at,
-            traded_quantity: order.traded_quantity,
-            traded_notional: order.traded_notional,
-            fees: order.fees,
-            filled_at: order.filled_at,
-            settled_at: order.settled_at,
-            cancelled_at: order.cancelled_at,
-            cancelled_reason: order.cancelled_reason.clone(),
-            has_position: order.position.is_some(),
-            trades: u16::try_from(order.trades.len()).unwrap_or(u16::MAX),
-            trade_status: order.trades.last().map(|t| t.status.clone()),
-        }
-    }
-
-    /// The order as it was in this state: `now` with the changing fields put back.
-    fn rewind(&self, now: &Order) -> Order {
-        let mut then = now.clone();
-        then.status = self.status.clone();
-        then.modified_at = self.modified_at;
-        then.traded_quantity = self.traded_quantity;
-        then.traded_notional = self.traded_notional;
-        then.fees = self.fees;
-        then.filled_at = self.filled_at;
-        then.settled_at = self.settled_at;
-        then.cancelled_at = self.cancelled_at;
-        then.cancelled_reason = self.cancelled_reason.clone();
-        if !self.has_position {
-            then.position = None;
-        }
-        then.trades.truncate(usize::from(self.trades));
-        if let Some(status) = &self.trade_status {
-            for trade in &mut then.trades {
-                trade.status = status.clone();
-            }
-        }
-        then
-    }
-}
-
-/// The wire `Event` of an order in the state it is in: `data` is the full Order.
-fn order_event(id: &str, order: &Order, at: DateTime<Utc>) -> Event {
-    let data = match serde_json::to_value(order) {
-        Ok(Value::Object(map)) => map,
-        _ => unreachable!("an Order serializes to an object"),
-    };
-    Event {
-        id: id.to_string(),
-        name: order.status.event_name(),
-        resource: EventResource {
-            id: order.id.clone(),
-            resource_type: "order".into(),
-        },
-        data,
-        created_at: at,
-    }
-}
-
-impl EventRecord {
-    /// `evt_…`
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The event's name (`order.filled`).
-    pub fn name(&self) -> EventName {
-        self.state.status.event_name()
-    }
-
-    /// The order it is about.
-    pub fn resource_id(&self) -> &str {
-        &self.order
-    }
-
-    /// When it happened.
-    pub fn created_at(&self) -> DateTime<Utc> {
-        self.at
-    }
-
-    /// The wire form, from the order as it is `now`.
-    pub fn event(&self, now: &Order) -> Event {
-        order_event(&self.id, &self.state.rewind(now), self.at)
-    }
-}
-
 /// Starting cash and positions of a new test account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountSpec {
@@ -333,12 +191,9 @@ pub struct World {
     accounts: HashMap<String, Account>,
     /// Shared with the events that saw each version; a change copies only a shared order.
     orders: HashMap<String, Arc<Order>>,
-    /// Next transitions: (due, sequence, order id).
-    schedule: BTreeSet<(DateTime<Utc>, u64, String)>,
-    next_seq: u64,
-    events: Vec<EventRecord>,
-    tokens: HashMap<String, TokenRecord>,
-    clients: HashMap<String, OauthClient>,
+    schedule: Schedule,
+    events: EventLog,
+    credentials: Credentials,
     pub(crate) deliveries: Deliveries,
     /// Orders settled or cancelled longer ago than this are forgotten, with their events
     /// and finished deliveries; `None` keeps everything.
@@ -364,11 +219,9 @@ impl World {
             listings: catalogue(),
             accounts: HashMap::default(),
             orders: HashMap::default(),
-            schedule: BTreeSet::new(),
-            next_seq: 0,
-            events: Vec::new(),
-            tokens: HashMap::default(),
-            clients: HashMap::default(),
+            schedule: Schedule::default(),
+            events: EventLog::default(),
+            credentials: Credentials::default(),
             deliveries: Deliveries::default(),
             retention: None,
             next_forget: None,
@@ -401,7 +254,7 @@ impl World {
             ..
         } = self;
         orders.retain(|_, o| !(Self::is_terminal(o) && o.modified_at < cutoff));
-        events.retain(|e| orders.contains_key(&*e.order));
+        events.retain_orders(|order| orders.contains_key(order));
         for account in accounts.values_mut() {
             account.orders.retain(|id| orders.contains_key(id));
         }
@@ -516,13 +369,13 @@ impl World {
             secret,
             accounts,
         };
-        self.clients.insert(id, client.clone());
+        self.credentials.register(client.clone());
         Ok(client)
     }
 
     /// Checks client credentials.
     pub fn client(&self, id: &str, secret: &str) -> Option<&OauthClient> {
-        self.clients.get(id).filter(|c| c.secret == secret)
+        self.credentials.client(id, secret)
     }
 
     /// Issues a bearer token (a JWT-shaped opaque string) for `principal`.
@@ -542,28 +395,14 @@ impl World {
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
         let signature = URL_SAFE_NO_PAD.encode(self.ids.secret_bytes::<32>());
         let token = format!("{header}.{payload}.{signature}");
-        self.tokens.insert(
-            token.clone(),
-            TokenRecord {
-                principal,
-                expires_at,
-            },
-        );
+        self.credentials
+            .keep_token(token.clone(), principal, expires_at);
         token
     }
 
     /// The principal behind a live token.
     pub fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, ApiError> {
-        let record = self
-            .tokens
-            .get(token)
-            .ok_or_else(|| ApiError::not_authenticated("The bearer token is not valid."))?;
-        if record.expires_at.is_some_and(|exp| exp <= now) {
-            return Err(ApiError::not_authenticated(
-                "The bearer token has expired; request a new one.",
-            ));
-        }
-        Ok(record.principal.clone())
+        self.credentials.authenticate(token, now)
     }
 
     /// An account by id.
@@ -901,30 +740,24 @@ impl World {
     // ---- lifecycle ------------------------------------------------------------------
 
     fn schedule_next(&mut self, order_id: &str, due: DateTime<Utc>) {
-        self.next_seq += 1;
-        self.schedule
-            .insert((due, self.next_seq, order_id.to_string()));
+        self.schedule.set(order_id, due);
     }
 
     fn unschedule(&mut self, order_id: &str) {
-        self.schedule.retain(|(_, _, id)| id != order_id);
+        self.schedule.remove(order_id);
     }
 
     /// When the next lifecycle step is due, if any order can still move.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.schedule.first().map(|(due, _, _)| *due)
+        self.schedule.next_due()
     }
 
     /// Runs every step due at or before `until`, in order, each at its own due time.
     /// Returns how many steps ran.
     pub fn run_due(&mut self, until: DateTime<Utc>) -> usize {
         let mut steps = 0;
-        while let Some(first) = self.schedule.first().cloned() {
-            if first.0 > until {
-                break;
-            }
-            self.schedule.remove(&first);
-            self.step(&first.2, first.0);
+        while let Some((at, order)) = self.schedule.pop_due(until) {
+            self.step(&order, at);
             steps += 1;
         }
         steps
@@ -1115,18 +948,13 @@ impl World {
         };
         let World {
             deliveries,
-            clients,
+            credentials,
             ids,
             ..
         } = self;
         // The owners whose webhooks hear the account's events: the account itself and the
         // OAuth clients scoped to it (asked only of webhooks that exist, no list built).
-        let is_owner = |owner: &str| {
-            owner == account
-                || clients
-                    .get(owner)
-                    .is_some_and(|c| c.accounts.iter().any(|a| a == account))
-        };
+        let is_owner = |owner: &str| credentials.hears(owner, account);
         let name = order.status.event_name();
         // The order is in the event's state now, so it is the event's `data` as it is.
         let event = || order_event(&record.id, order, at);
@@ -1139,7 +967,7 @@ impl World {
         &'a self,
         principal: &'a Principal,
     ) -> impl Iterator<Item = &'a EventRecord> + 'a {
-        self.events.iter().rev().filter(move |r| {
+        self.events.newest_first().filter(move |r| {
             self.orders
                 .get(&*r.order)
                 .and_then(|o| o.account.as_deref())
@@ -1153,124 +981,4 @@ impl World {
         let order = self.orders.get(&*record.order)?;
         Some((record.clone(), Arc::clone(order)))
     }
-}
-
-fn check_tradable(listing: &Listing, side: &NewSide, account: &Account) -> Result<(), ApiError> {
-    let id = &listing.instrument.id;
-    let is_buy = matches!(side, NewSide::Buy { .. });
-    match listing.trading_status() {
-        TradingStatus::BuySell => {}
-        TradingStatus::SellOnly if !is_buy => {}
-        TradingStatus::SellOnly => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::BuyOrderForbidden,
-                format!("Instrument {id} can only be sold."),
-            ));
-        }
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InstrumentNotTrading,
-                format!("Instrument {id} is not trading now."),
-            ));
-        }
-    }
-    if is_buy && listing.instrument.pro_traders_only == Some(true) && !account.professional {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::ProfessionalTraderRequired,
-            format!("Instrument {id} is open to professional traders only."),
-        ));
-    }
-    Ok(())
-}
-
-fn check_buy_rules(
-    listing: &Listing,
-    cash: Decimal,
-    rollover: bool,
-    account: &Account,
-) -> Result<(), ApiError> {
-    let instrument = &listing.instrument;
-    if rollover && instrument.supports_automatic_rollover != Some(true) {
-        return Err(ApiError::param(
-            "body.automatic_rollover",
-            ErrorParamCode::NotAllowed,
-            format!("is not supported by instrument {}", instrument.id),
-        ));
-    }
-    if instrument.enforce_trading_rules != Some(true) {
-        return Ok(());
-    }
-    let first_buy = !account.holdings.contains_key(&instrument.id);
-    if let Some(minimum) = instrument
-        .minimum_initial_cash_investment
-        .filter(|m| first_buy && cash < *m)
-    {
-        return Err(ApiError::param(
-            "body.cash_amount",
-            ErrorParamCode::TooSmall,
-            format!(
-                "must be at least {minimum} for a first investment in {}",
-                instrument.id
-            ),
-        ));
-    }
-    let increment = instrument
-        .required_cash_increment
-        .as_ref()
-        .map(|i| match i {
-            sophic_client::types::RequiredCashIncrement::Int64(n) => Decimal::from(*n),
-            sophic_client::types::RequiredCashIncrement::Decimal(d) => *d,
-        });
-    if let Some(increment) = increment.filter(|i| *i > Decimal::ZERO && !(cash % *i).is_zero()) {
-        return Err(ApiError::param(
-            "body.cash_amount",
-            ErrorParamCode::InvalidIncrement,
-            format!("must be a multiple of {increment} for {}", instrument.id),
-        ));
-    }
-    Ok(())
-}
-
-fn check_sell_rules(listing: &Listing, quantity: Decimal) -> Result<(), ApiError> {
-    let instrument = &listing.instrument;
-    if quantity.normalize().scale() > listing.precision() {
-        return Err(ApiError::param(
-            "body.quantity",
-            ErrorParamCode::InvalidIncrement,
-            format!(
-                "must have at most {} decimal places for {}",
-                listing.precision(),
-                instrument.id
-            ),
-        ));
-    }
-    if instrument.enforce_trading_rules != Some(true) {
-        return Ok(());
-    }
-    // The spec: `minimum_trading_quantity` is "the smallest quantity a sell may carry",
-    // and quantities are multiples of `trading_increment`.
-    if let Some(minimum) = instrument
-        .minimum_trading_quantity
-        .filter(|m| quantity < *m)
-    {
-        return Err(ApiError::param(
-            "body.quantity",
-            ErrorParamCode::TooSmall,
-            format!("must be at least {minimum} for {}", instrument.id),
-        ));
-    }
-    if let Some(increment) = instrument
-        .trading_increment
-        .filter(|i| *i > Decimal::ZERO && !(quantity % *i).is_zero())
-    {
-        return Err(ApiError::param(
-            "body.quantity",
-            ErrorParamCode::InvalidIncrement,
-            format!("must be a multiple of {increment} for {}", instrument.id),
-        ));
-    }
-    Ok(())
 }

@@ -1,0 +1,150 @@
+//! The event log: one record per status change of an order, rendered on read.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sophic_client::types::{
+    Event, EventName, EventResource, Order, OrderCancelledReason, OrderStatus, TradeStatus,
+};
+
+/// An event as stored: its id, its order's id and the part of the order that changes over
+/// its life, as the event saw it ([`OrderState`]). The wire `Event` is rendered from the
+/// order as it is now, rewound to that state, only when read or delivered. (Keeping each
+/// version of the order instead cost a copy of it, about 2 KB, per status change.)
+#[derive(Clone, Debug)]
+pub struct EventRecord {
+    pub(super) id: Box<str>,
+    pub(super) order: Box<str>,
+    pub(super) at: DateTime<Utc>,
+    pub(super) state: OrderState,
+}
+
+/// The fields of an order that change after placement; everything else is fixed then.
+#[derive(Clone, Debug)]
+pub(super) struct OrderState {
+    status: OrderStatus,
+    modified_at: DateTime<Utc>,
+    traded_quantity: Decimal,
+    traded_notional: Decimal,
+    fees: Decimal,
+    filled_at: Option<DateTime<Utc>>,
+    settled_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+    cancelled_reason: Option<OrderCancelledReason>,
+    /// Whether `position` was set (it never changes once set).
+    has_position: bool,
+    /// How many trades there were (trades are only ever appended) and their status
+    /// (the sandbox moves an order's trades together).
+    trades: u16,
+    trade_status: Option<TradeStatus>,
+}
+
+impl OrderState {
+    pub(super) fn of(order: &Order) -> Self {
+        Self {
+            status: order.status.clone(),
+            modified_at: order.modified_at,
+            traded_quantity: order.traded_quantity,
+            traded_notional: order.traded_notional,
+            fees: order.fees,
+            filled_at: order.filled_at,
+            settled_at: order.settled_at,
+            cancelled_at: order.cancelled_at,
+            cancelled_reason: order.cancelled_reason.clone(),
+            has_position: order.position.is_some(),
+            trades: u16::try_from(order.trades.len()).unwrap_or(u16::MAX),
+            trade_status: order.trades.last().map(|t| t.status.clone()),
+        }
+    }
+
+    /// The order as it was in this state: `now` with the changing fields put back.
+    fn rewind(&self, now: &Order) -> Order {
+        let mut then = now.clone();
+        then.status = self.status.clone();
+        then.modified_at = self.modified_at;
+        then.traded_quantity = self.traded_quantity;
+        then.traded_notional = self.traded_notional;
+        then.fees = self.fees;
+        then.filled_at = self.filled_at;
+        then.settled_at = self.settled_at;
+        then.cancelled_at = self.cancelled_at;
+        then.cancelled_reason = self.cancelled_reason.clone();
+        if !self.has_position {
+            then.position = None;
+        }
+        then.trades.truncate(usize::from(self.trades));
+        if let Some(status) = &self.trade_status {
+            for trade in &mut then.trades {
+                trade.status = status.clone();
+            }
+        }
+        then
+    }
+}
+
+/// The wire `Event` of an order in the state it is in: `data` is the full Order.
+pub(super) fn order_event(id: &str, order: &Order, at: DateTime<Utc>) -> Event {
+    let data = match serde_json::to_value(order) {
+        Ok(Value::Object(map)) => map,
+        _ => unreachable!("an Order serializes to an object"),
+    };
+    Event {
+        id: id.to_string(),
+        name: order.status.event_name(),
+        resource: EventResource {
+            id: order.id.clone(),
+            resource_type: "order".into(),
+        },
+        data,
+        created_at: at,
+    }
+}
+
+impl EventRecord {
+    /// `evt_…`
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The event's name (`order.filled`).
+    pub fn name(&self) -> EventName {
+        self.state.status.event_name()
+    }
+
+    /// The order it is about.
+    pub fn resource_id(&self) -> &str {
+        &self.order
+    }
+
+    /// When it happened.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// The wire form, from the order as it is `now`.
+    pub fn event(&self, now: &Order) -> Event {
+        order_event(&self.id, &self.state.rewind(now), self.at)
+    }
+}
+
+/// Every event recorded, oldest first.
+#[derive(Debug, Default)]
+pub(super) struct EventLog {
+    records: Vec<EventRecord>,
+}
+
+impl EventLog {
+    pub(super) fn push(&mut self, record: EventRecord) {
+        self.records.push(record);
+    }
+
+    /// Newest first.
+    pub(super) fn newest_first(&self) -> impl Iterator<Item = &EventRecord> {
+        self.records.iter().rev()
+    }
+
+    /// Keeps the events of the orders `keep` accepts.
+    pub(super) fn retain_orders(&mut self, keep: impl Fn(&str) -> bool) {
+        self.records.retain(|e| keep(&e.order));
+    }
+}
