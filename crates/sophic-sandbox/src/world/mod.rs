@@ -729,11 +729,13 @@ impl World {
                     cash.reserved -= order.cash_amount.unwrap_or_default();
                 }
             }
-            _ => {
+            OrderSide::Sell => {
                 if let Some(h) = account.holdings.get_mut(&order.instrument.id) {
                     h.reserved -= order.quantity.unwrap_or_default();
                 }
             }
+            // The sandbox's orders are buys or sells (`NewSide`): nothing else reserves.
+            OrderSide::Unknown(_) => {}
         }
     }
 
@@ -786,8 +788,11 @@ impl World {
                     self.schedule_next(order_id, at + delays.executing);
                 }
             }
-            OrderStatus::Executing if self.fill(order_id, &listing, at) => {
-                self.schedule_next(order_id, at + delays.filled);
+            OrderStatus::Executing => {
+                // A fill that cannot happen cancels the order instead.
+                if self.fill(order_id, &listing, at) {
+                    self.schedule_next(order_id, at + delays.filled);
+                }
             }
             OrderStatus::Filled => {
                 let order = self.order_mut(order_id);
@@ -797,7 +802,8 @@ impl World {
                 }
                 self.set_status(order_id, OrderStatus::Settled, at);
             }
-            _ => {}
+            // Terminal: nothing follows.
+            OrderStatus::Settled | OrderStatus::Cancelled | OrderStatus::Unknown(_) => {}
         }
     }
 
@@ -840,7 +846,8 @@ impl World {
             .map_or(Decimal::ZERO, |h| h.quantity);
         let balances_fit = match order.side {
             OrderSide::Buy => held.checked_add(units).is_some(),
-            _ => cash_total.checked_add(notional).is_some(),
+            OrderSide::Sell => cash_total.checked_add(notional).is_some(),
+            OrderSide::Unknown(_) => false,
         };
         if !balances_fit {
             self.cancel_with(order_id, OrderCancelledReason::System, at);
@@ -869,10 +876,12 @@ impl World {
                 holding.quantity += units;
                 holding.automatic_rollover |= order.automatic_rollover;
             }
-            _ => {
+            OrderSide::Sell => {
                 cash.total += notional - fees;
                 holding.quantity -= units;
             }
+            // Cancelled before this point (`balances_fit`).
+            OrderSide::Unknown(_) => {}
         }
         holding.modified_at = at;
         let position_id = holding.id.clone();
@@ -923,12 +932,13 @@ impl World {
                     .round_dp_with_strategy(listing.precision(), RoundingStrategy::ToZero);
                 Some((units, cents(units.checked_mul(price)?), order.fees))
             }
-            _ => {
+            OrderSide::Sell => {
                 let units = order.quantity.unwrap_or_default();
                 let notional = cents(units.checked_mul(price)?);
                 let fees = cents(notional.checked_mul(self.rules.fee_rate)?);
                 Some((units, notional, fees))
             }
+            OrderSide::Unknown(_) => None,
         }
     }
 

@@ -26,7 +26,7 @@ pub(super) fn check_tradable(
                 format!("Instrument {id} can only be sold."),
             ));
         }
-        _ => {
+        TradingStatus::Closed | TradingStatus::Unknown(_) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InstrumentNotTrading,
