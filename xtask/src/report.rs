@@ -365,6 +365,14 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Whether a schema allows `null` (`nullable`, or `null` among its values).
+    fn nullable(schema: &Value) -> bool {
+        schema["nullable"] == Value::Bool(true)
+            || schema["enum"]
+                .as_array()
+                .is_some_and(|e| e.contains(&Value::Null))
+    }
+
     /// The JSON type a schema's values have: its `type`, or `string` for an open enum.
     fn type_of(schema: &Value) -> Option<&str> {
         schema["type"].as_str().or_else(|| {
@@ -411,6 +419,25 @@ impl<'a> Context<'a> {
 
     fn schema(&mut self, at: &str, old: &'a Value, new: &'a Value, dir: Direction, chosen: bool) {
         let (old_name, new_name) = (Self::named(old), Self::named(new));
+        // A field that refers to a component may carry its own `nullable` beside the
+        // reference (`allOf: [$ref]`, `nullable: true`): compare it here, before the
+        // component is (once per direction).
+        if let (Some(a), Some(b)) = (&old_name, &new_name)
+            && a == b
+        {
+            let (was, is) = (Self::nullable(old), Self::nullable(new));
+            if was != is {
+                self.push(
+                    at,
+                    format!("now {}", if is { "nullable" } else { "not nullable" }),
+                    is != (dir == Direction::Request),
+                    Bump::Major,
+                    Bump::Major,
+                    chosen || is_chosen(new),
+                    "nullability-changed",
+                );
+            }
+        }
         let (old_s, new_s) = match (&old_name, &new_name) {
             (Some(a), Some(b)) if a == b => {
                 // Compare a component once per direction; its place is its name.
@@ -484,9 +511,9 @@ impl<'a> Context<'a> {
             (Self::enum_of(old_s), Self::enum_of(new_s))
             && was_open != is_open
         {
-            // An opened enum accepts more: no client breaks. A closed one refuses values
-            // clients were told to expect.
-            let breaking = !is_open && !request;
+            // An opened enum accepts or sends nothing new by itself. A closed one refuses,
+            // in a request, values the server accepted before.
+            let breaking = !is_open && request;
             self.push(
                 &at,
                 format!(
@@ -576,14 +603,8 @@ impl<'a> Context<'a> {
             );
         }
         // Nullability.
-        let nullable = |s: &Value| {
-            s["nullable"] == Value::Bool(true)
-                || s["enum"]
-                    .as_array()
-                    .is_some_and(|e| e.contains(&Value::Null))
-        };
-        if nullable(old_s) != nullable(new_s) {
-            let now = nullable(new_s);
+        if Self::nullable(old_s) != Self::nullable(new_s) {
+            let now = Self::nullable(new_s);
             let breaking = now != request; // an answer that may be null; a request that may not
             self.push(
                 &at,
@@ -602,14 +623,81 @@ impl<'a> Context<'a> {
                 self.schema(&format!("{at}[]"), a, b, dir, chosen);
             }
         }
-        for key in ["oneOf", "anyOf", "allOf"] {
-            if let (Some(a), Some(b)) = (old_s[key].as_array(), new_s[key].as_array()) {
-                if Self::enum_of(old_s).is_some() || Self::enum_of(new_s).is_some() {
-                    continue;
+        if Self::enum_of(old_s).is_none() && Self::enum_of(new_s).is_none() {
+            for key in ["oneOf", "anyOf", "allOf"] {
+                if let (Some(a), Some(b)) = (old_s[key].as_array(), new_s[key].as_array()) {
+                    self.variants(&at, key, a, b, dir, chosen);
                 }
-                for (x, y) in a.iter().zip(b) {
-                    self.schema(&at, x, y, dir, chosen);
-                }
+            }
+        }
+    }
+
+    /// The variants of a `oneOf`/`anyOf`/`allOf`: `$ref`s paired by name (an added or
+    /// removed one reported), inline ones by position.
+    fn variants(
+        &mut self,
+        at: &str,
+        key: &str,
+        old: &'a [Value],
+        new: &'a [Value],
+        dir: Direction,
+        chosen: bool,
+    ) {
+        let request = dir == Direction::Request;
+        let names =
+            |list: &[Value]| -> Vec<String> { list.iter().filter_map(Self::named).collect() };
+        let (a, b) = (names(old), names(new));
+        // A named variant that took the place of an inline one (or the reverse) is the
+        // same variant, written as a component: it is compared, not added or removed.
+        let inline_at =
+            |list: &[Value], i: usize| list.get(i).is_some_and(|v| Self::named(v).is_none());
+        for (i, x) in old.iter().enumerate() {
+            let Some(gone) = Self::named(x).filter(|n| !b.contains(n)) else {
+                continue;
+            };
+            if inline_at(new, i) {
+                continue;
+            }
+            // A request shape no longer accepted; an answer shape no longer sent.
+            self.push(
+                at,
+                format!("{key} variant `{gone}` removed"),
+                request,
+                Bump::Major,
+                Bump::Major,
+                chosen,
+                "variant-removed",
+            );
+        }
+        for (i, y) in new.iter().enumerate() {
+            let Some(added) = Self::named(y).filter(|n| !a.contains(n)) else {
+                continue;
+            };
+            if inline_at(old, i) {
+                continue;
+            }
+            // A request shape more is accepted; an answer may come in a shape clients
+            // do not know.
+            self.push(
+                at,
+                format!("{key} variant `{added}` added"),
+                !request,
+                Bump::Major,
+                Bump::Major,
+                chosen,
+                "variant-added",
+            );
+        }
+        for (i, x) in old.iter().enumerate() {
+            let pair = match Self::named(x) {
+                Some(name) => new
+                    .iter()
+                    .find(|y| Self::named(y).as_deref() == Some(&name))
+                    .or_else(|| new.get(i).filter(|y| Self::named(y).is_none())),
+                None => new.get(i),
+            };
+            if let Some(y) = pair {
+                self.schema(at, x, y, dir, chosen);
             }
         }
     }

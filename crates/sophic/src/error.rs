@@ -45,7 +45,8 @@ pub enum Error {
     #[error(transparent)]
     OutcomeUnknown(Box<OutcomeUnknown>),
 
-    /// A placement may have been made twice: an earlier attempt may have placed the order,
+    /// A placement may have been made twice (the order in it exists either way): an earlier
+    /// attempt may have placed the order,
     /// a retry with the same `Idempotency-Key` was answered as a new order (Sophic did not
     /// replay it), and the account holds a twin, an order of the same instrument, side and
     /// amount created since the first attempt (or the twin could not be looked for). Both

@@ -156,6 +156,13 @@ impl Client {
         client
     }
 
+    /// This client without per-call overrides: the settings it was built with.
+    pub(crate) fn with_built_settings(&self) -> Client {
+        let mut client = self.clone();
+        client.settings = CallSettings::default();
+        client
+    }
+
     /// This client with `policy` instead of the client's retry policy for its calls.
     pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
         let mut client = self.clone();

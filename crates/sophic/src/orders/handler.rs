@@ -219,7 +219,9 @@ impl OrdersHandler {
                 && o.quantity == order.quantity
                 && o.purpose == order.purpose
         };
-        let found = self
+        // With the client's own settings: a placement's short timeout or lack of retries
+        // must not make the look fail, and turn a placed order into an error.
+        let found = OrdersHandler::new(self.client.with_built_settings(), self.account.clone())
             .list()
             .instrument(&instrument)
             .side(order.side.clone())
