@@ -213,48 +213,20 @@ impl Client {
 
     /// Sends a placement or cancellation whose every attempt carries the idempotency key
     /// `key`. A failure after an attempt that may have taken effect is returned as
-    /// [`Error::OutcomeUnknown`], with the key and the number of attempts.
+    /// [`Error::OutcomeUnknown`], with the key and the number of attempts. On success,
+    /// also when the first attempt that may have taken effect was sent, if the answer came
+    /// from a later attempt that the service answered as new (not replayed for the key):
+    /// a placement then looks for a twin.
     pub(crate) async fn send_write<T, F>(
         &self,
         operation: &'static str,
         key: &str,
         attempt: F,
-    ) -> Result<T>
+    ) -> Result<(T, Option<tokio::time::Instant>)>
     where
         T: DeserializeOwned,
         F: for<'a> FnMut(&'a sophic_client::Client) -> Attempt<'a, T, sophic_client::types::Error>,
     {
-        self.inner
-            .run(
-                &self.inner.api,
-                operation,
-                Safety::Idempotent,
-                true,
-                &self.settings,
-                attempt,
-            )
-            .await
-            .map(ResponseValue::into_inner)
-            .map_err(|failed| failed.of_write(operation, key))
-    }
-}
-
-impl Client {
-    /// [`Client::send_write`] for a placement: the order, and when the first attempt that
-    /// may have placed it was sent if the order came from a later attempt that the service
-    /// answered as new (not replayed for the key), so the caller can look for a twin.
-    pub(crate) async fn send_placement<F>(
-        &self,
-        key: &str,
-        attempt: F,
-    ) -> Result<(sophic_client::types::Order, Option<tokio::time::Instant>)>
-    where
-        F: for<'a> FnMut(
-            &'a sophic_client::Client,
-        )
-            -> Attempt<'a, sophic_client::types::Order, sophic_client::types::Error>,
-    {
-        let operation = sophic_client::Operation::PLACE_ORDER.id;
         let (value, doubt) = self
             .inner
             .run_tracked(

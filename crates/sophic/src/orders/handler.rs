@@ -168,7 +168,7 @@ impl PlaceOrder {
         let (account, body) = (self.orders.account(), &self.request);
         let client = self.orders.client();
         let (order, doubt) = client
-            .send_placement(&key, |api| {
+            .send_write(sophic_client::Operation::PLACE_ORDER.id, &key, |api| {
                 api.place_order()
                     .account_id(account)
                     .idempotency_key(key.clone())
@@ -304,6 +304,7 @@ impl CancelOrder {
                     .boxed()
             })
             .await
+            .map(|(order, _)| order)
     }
 }
 
