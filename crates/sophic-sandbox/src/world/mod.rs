@@ -18,6 +18,7 @@ use sophic_client::types::{
 
 mod credentials;
 mod events;
+mod ledger;
 mod rules;
 mod schedule;
 
@@ -25,6 +26,8 @@ use credentials::Credentials;
 pub use credentials::{OauthClient, Principal};
 pub use events::EventRecord;
 use events::{EventLog, OrderState, order_event};
+pub use ledger::{Account, Cash, Holding};
+use ledger::{Ledger, Shortfall};
 use rules::{check_buy_rules, check_sell_rules, check_tradable};
 use schedule::Schedule;
 
@@ -109,39 +112,6 @@ pub enum NewSide {
     Sell { quantity: Decimal },
 }
 
-/// Cash in one currency.
-#[derive(Clone, Debug, Default)]
-pub struct Cash {
-    /// All the cash held.
-    pub total: Decimal,
-    /// Held back by open buys.
-    pub reserved: Decimal,
-}
-
-/// Units of one instrument held.
-#[derive(Clone, Debug)]
-pub struct Holding {
-    id: String,
-    quantity: Decimal,
-    reserved: Decimal,
-    automatic_rollover: bool,
-    created_at: DateTime<Utc>,
-    modified_at: DateTime<Utc>,
-}
-
-/// A test account.
-#[derive(Clone, Debug)]
-pub struct Account {
-    /// `acc_…`
-    pub id: String,
-    /// May buy `pro_traders_only` instruments.
-    pub professional: bool,
-    cash: BTreeMap<Currency, Cash>,
-    holdings: BTreeMap<String, Holding>,
-    /// Order ids, oldest first.
-    orders: Vec<String>,
-}
-
 /// Starting cash and positions of a new test account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountSpec {
@@ -188,7 +158,7 @@ pub struct World {
     pub(crate) ids: IdGen,
     pub(crate) rules: Rules,
     listings: Vec<Listing>,
-    accounts: HashMap<String, Account>,
+    ledger: Ledger,
     /// Shared with the events that saw each version; a change copies only a shared order.
     orders: HashMap<String, Arc<Order>>,
     schedule: Schedule,
@@ -217,7 +187,7 @@ impl World {
             ids,
             rules,
             listings: catalogue(),
-            accounts: HashMap::default(),
+            ledger: Ledger::default(),
             orders: HashMap::default(),
             schedule: Schedule::default(),
             events: EventLog::default(),
@@ -249,15 +219,13 @@ impl World {
         let World {
             orders,
             events,
-            accounts,
+            ledger,
             deliveries,
             ..
         } = self;
         orders.retain(|_, o| !(Self::is_terminal(o) && o.modified_at < cutoff));
         events.retain_orders(|order| orders.contains_key(order));
-        for account in accounts.values_mut() {
-            account.orders.retain(|id| orders.contains_key(id));
-        }
+        ledger.retain_orders(|order| orders.contains_key(order));
         deliveries.forget_finished_before(cutoff);
     }
 
@@ -300,33 +268,13 @@ impl World {
             ));
         }
         let id = self.ids.next("acc");
-        let cash = spec
-            .cash
-            .iter()
-            .map(|(c, total)| {
-                (
-                    c.clone(),
-                    Cash {
-                        total: *total,
-                        reserved: Decimal::ZERO,
-                    },
-                )
-            })
-            .collect();
-        let mut holdings = BTreeMap::new();
+        let mut holdings = Vec::new();
         for (instrument, quantity) in &spec.positions {
-            holdings.insert(instrument.clone(), self.new_holding(*quantity, now));
+            holdings.push((instrument.clone(), self.new_holding(*quantity, now)));
         }
-        self.accounts.insert(
-            id.clone(),
-            Account {
-                id: id.clone(),
-                professional: spec.professional,
-                cash,
-                holdings,
-                orders: Vec::new(),
-            },
-        );
+        let cash = spec.cash.iter().map(|(c, total)| (c.clone(), *total));
+        self.ledger
+            .open(id.clone(), spec.professional, cash, holdings);
         let token = self.issue_token(
             Principal {
                 id: id.clone(),
@@ -355,7 +303,7 @@ impl World {
         id: Option<String>,
         secret: Option<String>,
     ) -> Result<OauthClient, ApiError> {
-        if let Some(unknown) = accounts.iter().find(|a| !self.accounts.contains_key(*a)) {
+        if let Some(unknown) = accounts.iter().find(|a| !self.ledger.contains(a)) {
             return Err(ApiError::param(
                 "body.accounts",
                 ErrorParamCode::NotFound,
@@ -407,7 +355,7 @@ impl World {
 
     /// An account by id.
     pub fn account(&self, id: &str) -> Result<&Account, ApiError> {
-        self.accounts
+        self.ledger
             .get(id)
             .ok_or_else(|| ApiError::not_found("account", id))
     }
@@ -478,8 +426,7 @@ impl World {
     /// The account's cash balances.
     pub fn cash_balances(&self, account: &Account) -> Vec<CashBalance> {
         account
-            .cash
-            .iter()
+            .cash()
             .map(|(currency, cash)| CashBalance {
                 currency: currency.clone(),
                 total: cents(cash.total),
@@ -492,8 +439,7 @@ impl World {
     /// The account's positions with units held.
     pub fn positions(&self, account: &Account) -> Vec<Position> {
         account
-            .holdings
-            .iter()
+            .holdings()
             .filter(|(_, h)| h.quantity > Decimal::ZERO)
             .filter_map(|(instrument, h)| {
                 Some(Position {
@@ -501,7 +447,7 @@ impl World {
                     account: account.id.clone(),
                     instrument: self.listing(instrument)?.summary(),
                     quantity: h.quantity,
-                    available_quantity: h.quantity - h.reserved,
+                    available_quantity: h.available(),
                     automatic_rollover: h.automatic_rollover,
                     created_at: h.created_at,
                     modified_at: h.modified_at,
@@ -512,7 +458,7 @@ impl World {
 
     /// Every account (for invariant checks).
     pub fn accounts(&self) -> impl Iterator<Item = &Account> {
-        self.accounts.values()
+        self.ledger.all()
     }
 
     // ---- orders ---------------------------------------------------------------------
@@ -536,7 +482,7 @@ impl World {
             })?
             .clone();
         let account = self
-            .accounts
+            .ledger
             .get(account_id)
             .ok_or_else(|| ApiError::not_found("account", account_id))?;
         check_tradable(&listing, &new.side, account)?;
@@ -593,11 +539,7 @@ impl World {
             created_at: now,
             modified_at: now,
         };
-        self.accounts
-            .get_mut(account_id)
-            .expect("checked above")
-            .orders
-            .push(id.clone());
+        self.ledger.add_order(account_id, id.clone());
         let order = Arc::new(order);
         self.orders.insert(id.clone(), Arc::clone(&order));
         self.schedule_next(&id, now + self.rules.delays.placed);
@@ -613,54 +555,40 @@ impl World {
         side: &NewSide,
         currency: &Currency,
     ) -> Result<(), ApiError> {
-        let account = self
-            .accounts
-            .get_mut(account_id)
-            .expect("checked by the caller");
         match side {
-            NewSide::Buy { cash, .. } => {
-                let Some(balance) = account.cash.get_mut(currency) else {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::CurrencyNotSupported,
-                        format!(
-                            "Account {account_id} holds no {currency} cash; {} trades in {currency}.",
-                            listing.instrument.id
-                        ),
-                    ));
-                };
-                let available = balance.total - balance.reserved;
-                if available < *cash {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::InsufficientFunds,
-                        format!("The account's available {currency} cash ({available}) is below the order's cash_amount ({cash})."),
-                    )
-                    .with_context(json!({"required": cash.to_string(), "available": available.to_string(), "currency": currency.to_string()})));
-                }
-                balance.reserved += *cash;
-            }
+            NewSide::Buy { cash, .. } => match self.ledger.reserve_cash(account_id, currency, *cash) {
+                Ok(()) => Ok(()),
+                Err(Shortfall::NoCurrency) => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::CurrencyNotSupported,
+                    format!(
+                        "Account {account_id} holds no {currency} cash; {} trades in {currency}.",
+                        listing.instrument.id
+                    ),
+                )),
+                Err(Shortfall::Available(available)) => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InsufficientFunds,
+                    format!("The account's available {currency} cash ({available}) is below the order's cash_amount ({cash})."),
+                )
+                .with_context(json!({"required": cash.to_string(), "available": available.to_string(), "currency": currency.to_string()}))),
+            },
             NewSide::Sell { quantity } => {
-                let available = account
-                    .holdings
-                    .get(&listing.instrument.id)
-                    .map_or(Decimal::ZERO, |h| h.quantity - h.reserved);
-                if available < *quantity {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::InsufficientUnits,
-                        format!("The account's available units of {} ({available}) are below the order's quantity ({quantity}).", listing.instrument.id),
-                    )
-                    .with_context(json!({"required": quantity.to_string(), "available": available.to_string(), "currency": currency.to_string()})));
+                let instrument = &listing.instrument.id;
+                match self.ledger.reserve_units(account_id, instrument, *quantity) {
+                    Ok(()) => Ok(()),
+                    Err(Shortfall::NoCurrency | Shortfall::Available(_)) => {
+                        let available = self.ledger.get(account_id).and_then(|a| a.holding(instrument)).map_or(Decimal::ZERO, Holding::available);
+                        Err(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            ErrorCode::InsufficientUnits,
+                            format!("The account's available units of {instrument} ({available}) are below the order's quantity ({quantity})."),
+                        )
+                        .with_context(json!({"required": quantity.to_string(), "available": available.to_string(), "currency": currency.to_string()})))
+                    }
                 }
-                account
-                    .holdings
-                    .get_mut(&listing.instrument.id)
-                    .expect("available > 0")
-                    .reserved += *quantity;
             }
         }
-        Ok(())
     }
 
     /// An order of the account (shared: a clone of it is cheap, and outlives the lock).
@@ -677,7 +605,7 @@ impl World {
         account: &'a Account,
     ) -> impl Iterator<Item = &'a Arc<Order>> + 'a {
         account
-            .orders
+            .order_ids()
             .iter()
             .rev()
             .filter_map(|id| self.orders.get(id))
@@ -719,20 +647,16 @@ impl World {
     /// Releases what an open order reserved.
     fn release(&mut self, order_id: &str) {
         let order = &self.orders[order_id];
-        let account = self
-            .accounts
-            .get_mut(order.account.as_deref().unwrap_or_default())
-            .expect("orders belong to accounts");
+        let account = order.account.as_deref().unwrap_or_default();
         match order.side {
             OrderSide::Buy => {
-                if let Some(cash) = account.cash.get_mut(&order.currency) {
-                    cash.reserved -= order.cash_amount.unwrap_or_default();
-                }
+                let cash = order.cash_amount.unwrap_or_default();
+                self.ledger.release_cash(account, &order.currency, cash);
             }
             OrderSide::Sell => {
-                if let Some(h) = account.holdings.get_mut(&order.instrument.id) {
-                    h.reserved -= order.quantity.unwrap_or_default();
-                }
+                let units = order.quantity.unwrap_or_default();
+                self.ledger
+                    .release_units(account, &order.instrument.id, units);
             }
             // The sandbox's orders are buys or sells (`NewSide`): nothing else reserves.
             OrderSide::Unknown(_) => {}
@@ -835,14 +759,15 @@ impl World {
             self.cancel_with(order_id, OrderCancelledReason::InsufficientFunds, at);
             return false;
         }
-        let account = &self.accounts[order.account.as_deref().unwrap_or_default()];
+        let account = self
+            .ledger
+            .get(order.account.as_deref().unwrap_or_default())
+            .expect("orders belong to accounts");
         let cash_total = account
-            .cash
-            .get(&order.currency)
+            .cash_in(&order.currency)
             .map_or(Decimal::ZERO, |c| c.total);
         let held = account
-            .holdings
-            .get(&listing.instrument.id)
+            .holding(&listing.instrument.id)
             .map_or(Decimal::ZERO, |h| h.quantity);
         let balances_fit = match order.side {
             OrderSide::Buy => held.checked_add(units).is_some(),
@@ -856,31 +781,32 @@ impl World {
         self.release(order_id);
         let account_id = order.account.clone().unwrap_or_default();
         // A position is opened (and given an id) only by the first fill of its instrument.
-        let has_holding = self.accounts[&account_id]
-            .holdings
-            .contains_key(&listing.instrument.id);
+        let has_holding = self
+            .ledger
+            .get(&account_id)
+            .and_then(|a| a.holding(&listing.instrument.id))
+            .is_some();
         let new_holding = (!has_holding).then(|| self.new_holding(Decimal::ZERO, at));
         let trade_id = self.ids.next("trd");
-        let account = self
-            .accounts
-            .get_mut(&account_id)
-            .expect("orders belong to accounts");
-        let cash = account.cash.entry(order.currency.clone()).or_default();
-        let holding = account
-            .holdings
-            .entry(listing.instrument.id.clone())
-            .or_insert_with(|| new_holding.expect("made above when absent"));
+        let cash_change = match order.side {
+            OrderSide::Buy => -(notional + fees),
+            OrderSide::Sell => notional - fees,
+            // Cancelled before this point (`balances_fit`).
+            OrderSide::Unknown(_) => Decimal::ZERO,
+        };
+        self.ledger
+            .credit(&account_id, &order.currency, cash_change);
+        let holding = self
+            .ledger
+            .holding_mut(&account_id, &listing.instrument.id, || {
+                new_holding.expect("made above when absent")
+            });
         match order.side {
             OrderSide::Buy => {
-                cash.total -= notional + fees;
                 holding.quantity += units;
                 holding.automatic_rollover |= order.automatic_rollover;
             }
-            OrderSide::Sell => {
-                cash.total += notional - fees;
-                holding.quantity -= units;
-            }
-            // Cancelled before this point (`balances_fit`).
+            OrderSide::Sell => holding.quantity -= units,
             OrderSide::Unknown(_) => {}
         }
         holding.modified_at = at;

@@ -61,7 +61,7 @@ pub(super) fn check_buy_rules(
     if instrument.enforce_trading_rules != Some(true) {
         return Ok(());
     }
-    let first_buy = !account.holdings.contains_key(&instrument.id);
+    let first_buy = account.holding(&instrument.id).is_none();
     if let Some(minimum) = instrument
         .minimum_initial_cash_investment
         .filter(|m| first_buy && cash < *m)
