@@ -76,8 +76,11 @@ async fn every_operation_through_a_validating_proxy_conforms() {
         .unwrap();
     let rollover = orders
         .place(
-            OrderRequest::buy(&"ins_tbill3m".parse().unwrap(), "50.00".parse().unwrap())
-                .automatic_rollover(true),
+            OrderRequest::buy(
+                &"ins_us3m_260312".parse().unwrap(),
+                "50.00".parse().unwrap(),
+            )
+            .automatic_rollover(true),
         )
         .await
         .unwrap();

@@ -160,13 +160,13 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
             .create_account(
                 &AccountSpec::usd("2000.00")
                     .position("ins_xyz789", "300")
-                    .position("ins_tbill3m", "300"),
+                    .position("ins_us3m_260312", "300"),
             )
             .unwrap();
         let client = client(&sandbox, &account);
         accounts.push((account.id.parse::<AccountId>().unwrap(), client));
     }
-    let instruments: Vec<InstrumentId> = ["ins_xyz789", "ins_tbill3m"]
+    let instruments: Vec<InstrumentId> = ["ins_xyz789", "ins_us3m_260312"]
         .iter()
         .map(|i| i.parse().unwrap())
         .collect();

@@ -10,6 +10,9 @@ use sophic::webhooks::{Verifier, WebhookError, WebhookEvent, WebhookSecret};
 use sophic::{AccountId, Amount, Client, InstrumentId, OrderId, Quantity, RetryPolicy};
 use sophic_sandbox::{AccountSpec, FaultKind, FaultSpec, Sandbox, SandboxConfig, TestAccount};
 
+mod support;
+use support::receiver;
+
 struct World {
     sandbox: Sandbox,
     account: TestAccount,
@@ -137,7 +140,7 @@ async fn a_refusal_carries_the_code_the_fields_and_the_request_id() {
     let err = world
         .orders()
         .place(OrderRequest::buy(
-            &"ins_tbill3m".parse().unwrap(),
+            &"ins_us3m_260312".parse().unwrap(),
             cash("5.00"),
         ))
         .await
@@ -606,25 +609,6 @@ async fn client_credentials_are_renewed_once_for_many_concurrent_callers() {
         2,
         "a refused secret gets no token"
     );
-}
-
-/// A receiver on loopback that hands each delivery's headers and body to the test.
-async fn receiver() -> (
-    String,
-    tokio::sync::mpsc::UnboundedReceiver<(http::HeaderMap, axum::body::Bytes)>,
-) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: http::HeaderMap, body: axum::body::Bytes| {
-            let _ = tx.send((headers, body));
-            async { http::StatusCode::NO_CONTENT }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rx)
 }
 
 #[tokio::test]

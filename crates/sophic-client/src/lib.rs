@@ -240,18 +240,35 @@ pub fn matches_decimal_schema(schema: &str, text: &str) -> Option<bool> {
 /// Which resource each event name is about (contract section 9), decided by an exhaustive
 /// match, so a name added to the spec fails to compile here until it is decided.
 impl types::EventName {
-    /// `order.*`: the event's `data` is an Order.
-    pub fn is_order_event(&self) -> bool {
+    /// What the event's `data` is.
+    pub fn resource(&self) -> EventResourceKind {
         match self {
             Self::OrderPlaced
             | Self::OrderPending
             | Self::OrderExecuting
             | Self::OrderFilled
             | Self::OrderSettled
-            | Self::OrderCancelled => true,
-            Self::Unknown(_) => false,
+            | Self::OrderCancelled => EventResourceKind::Order,
+            Self::PositionMatured => EventResourceKind::Position,
+            Self::Unknown(_) => EventResourceKind::Unknown,
         }
     }
+
+    /// `order.*`: the event's `data` is an Order.
+    pub fn is_order_event(&self) -> bool {
+        self.resource() == EventResourceKind::Order
+    }
+}
+
+/// The kind of resource an event's `data` holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventResourceKind {
+    /// An Order (`order.*`).
+    Order,
+    /// A Position (`position.matured`).
+    Position,
+    /// A name this client does not know: `data` is kept as JSON.
+    Unknown,
 }
 
 /// Whether a webhook delivery is over, decided by an exhaustive match.

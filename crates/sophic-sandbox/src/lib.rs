@@ -164,9 +164,10 @@ pub struct Shared {
 impl Shared {
     fn new(config: SandboxConfig, addr: SocketAddr) -> Self {
         let wake_webhooks = Arc::new(Notify::new());
+        let clock = Clock::new(config.clock, config.start);
         Self {
-            world: Mutex::new(new_world(&config, addr, &wake_webhooks)),
-            clock: Clock::new(config.clock, config.start),
+            world: Mutex::new(new_world(&config, addr, &wake_webhooks, clock.now())),
+            clock,
             faults: Mutex::default(),
             idempotency: Mutex::default(),
             config,
@@ -237,6 +238,11 @@ impl Shared {
             self.clock.advance_to(due);
             steps += world.run_due(due);
         }
+        // The midnights after the last step (issues, rollovers, maturities), and the steps
+        // the rollovers placed there.
+        if let Some(target) = target {
+            steps += world.run_due(target);
+        }
         world.forget_old(target.unwrap_or_else(|| self.clock.now()));
         steps
     }
@@ -246,10 +252,13 @@ impl Shared {
         let world = lock(&self.world);
         let mut broken = Vec::new();
         for account in world.accounts() {
+            // Cash may be below zero only while a rolled-over bill waits for its payout
+            // (contract section 10).
+            let may_be_negative = account.awaits_payout();
             for balance in world.cash_balances(account) {
-                if balance.total < Decimal::ZERO
+                if (!may_be_negative
+                    && (balance.total < Decimal::ZERO || balance.available < Decimal::ZERO))
                     || balance.reserved < Decimal::ZERO
-                    || balance.available < Decimal::ZERO
                     || balance.available + balance.reserved != balance.total
                 {
                     broken.push(format!("{} {:?}", account.id, balance));
@@ -267,7 +276,12 @@ impl Shared {
     }
 
     fn reset(&self) {
-        *lock(&self.world) = new_world(&self.config, self.addr, &self.wake_webhooks);
+        *lock(&self.world) = new_world(
+            &self.config,
+            self.addr,
+            &self.wake_webhooks,
+            self.clock.now(),
+        );
         lock(&self.faults).clear();
         *lock(&self.idempotency) = idempotency::Store::default();
         self.release.notify_waiters();
@@ -275,9 +289,17 @@ impl Shared {
 }
 
 /// A fresh world whose deliveries wake the worker behind `wake_webhooks`.
-fn new_world(config: &SandboxConfig, addr: SocketAddr, wake_webhooks: &Arc<Notify>) -> World {
+fn new_world(
+    config: &SandboxConfig,
+    addr: SocketAddr,
+    wake_webhooks: &Arc<Notify>,
+    now: DateTime<Utc>,
+) -> World {
     let ids = world::IdGen::new(config.seed, config.secret_seed);
-    let mut world = World::new(ids, config.rules.clone()).with_retention(config.retention);
+    let today = now.date_naive();
+    let market = market::Market::new(config.seed, today);
+    let mut world =
+        World::new(ids, config.rules.clone(), market, today).with_retention(config.retention);
     world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks), addr);
     world
 }
@@ -405,11 +427,26 @@ impl Sandbox {
         self.shared.settle().1
     }
 
-    /// Sets an instrument's price.
+    /// Pins an instrument's price (until [`Sandbox::unpin_price`]).
     pub fn set_price(&self, instrument: &str, price: Decimal) -> Result<(), ApiError> {
         lock(&self.shared.world)
-            .set_market(instrument, Some(price), None)
+            .set_market(instrument, Some(Some(price)), None)
             .map(drop)
+    }
+
+    /// Lets an instrument's price follow the market again.
+    pub fn unpin_price(&self, instrument: &str) -> Result<(), ApiError> {
+        lock(&self.shared.world)
+            .set_market(instrument, Some(None), None)
+            .map(drop)
+    }
+
+    /// An instrument's price now.
+    pub fn price(&self, instrument: &str) -> Option<Decimal> {
+        let today = self.shared.clock.now().date_naive();
+        lock(&self.shared.world)
+            .listing(instrument)
+            .map(|l| l.price(today))
     }
 
     /// Sets an instrument's trading status.

@@ -1,20 +1,36 @@
-//! The simulated market: a seeded catalogue of instruments and their prices.
+//! The simulated market: a seeded catalogue of bonds, series of bills issued every four
+//! weeks (extended as the clock reaches each issue date), and their prices on the clock
+//! (contract sections 10 and 11).
 
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
+use chrono::{Datelike, NaiveDate, TimeDelta, Weekday};
+use foldhash::HashMap;
+use rust_decimal::{Decimal, RoundingStrategy};
 use sophic_client::types::{
     Currency, Instrument, InstrumentType, RequiredCashIncrement, TradingStatus,
 };
+
+/// How an instrument's price moves on the clock.
+#[derive(Clone, Debug)]
+enum Quote {
+    /// A discount bill: priced from a yield (which drifts with the date) and the days left,
+    /// accreting to 1.00 at maturity.
+    Discount { base_yield: Decimal },
+    /// A bond on a seeded walk around its starting price, one step per day.
+    Walk { start: Decimal, now: Decimal },
+}
 
 /// An instrument as the sandbox trades it.
 #[derive(Clone, Debug)]
 pub struct Listing {
     /// The instrument as the API shows it (`days_to_maturity` is filled in when shown).
     pub instrument: Instrument,
-    /// The price of one unit, in the trading currency.
-    pub price: Decimal,
+    quote: Quote,
+    /// A price set through the control plane, held until unpinned.
+    pinned: Option<Decimal>,
     /// Whether orders of this instrument wait for an auction (`pending`) before executing.
     pub goes_through_auction: bool,
+    /// The bill series it belongs to (its successor is that series' bill on the run).
+    series: Option<usize>,
 }
 
 impl Listing {
@@ -39,6 +55,57 @@ impl Listing {
             .unwrap_or(TradingStatus::BuySell)
     }
 
+    /// The maturity date.
+    pub fn maturity(&self) -> Option<NaiveDate> {
+        self.instrument.maturity_date
+    }
+
+    /// Business days between the trade and its settlement: 1 for US and GB issuers, 2 for
+    /// every other (contract section 11).
+    pub fn settlement_days(&self) -> u32 {
+        match self.instrument.issuer_country.as_deref() {
+            Some("US" | "GB") => 1,
+            _ => 2,
+        }
+    }
+
+    /// Whether positions in it may roll over.
+    pub fn supports_rollover(&self) -> bool {
+        self.instrument.supports_automatic_rollover == Some(true)
+    }
+
+    /// The business day on which positions with automatic rollover roll into the series'
+    /// next bill: as many business days before maturity as the bill takes to settle.
+    pub fn rollover_date(&self) -> Option<NaiveDate> {
+        if !self.supports_rollover() {
+            return None;
+        }
+        let mut date = self.maturity()?;
+        for _ in 0..self.settlement_days() {
+            date = previous_business_day(date);
+        }
+        Some(date)
+    }
+
+    /// The price of one unit on `today` (a pinned price wins).
+    pub fn price(&self, today: NaiveDate) -> Decimal {
+        if let Some(pinned) = self.pinned {
+            return pinned;
+        }
+        match &self.quote {
+            Quote::Walk { now, .. } => *now,
+            Quote::Discount { base_yield } => {
+                let days = self.maturity().map_or(0, |m| (m - today).num_days().max(0));
+                discount_price(drifted_yield(*base_yield, today), days)
+            }
+        }
+    }
+
+    /// Whether a price is pinned through the control plane.
+    pub fn is_pinned(&self) -> bool {
+        self.pinned.is_some()
+    }
+
     /// The four fields every embedded instrument carries.
     pub fn summary(&self) -> Instrument {
         Instrument {
@@ -50,11 +117,295 @@ impl Listing {
         }
     }
 
+    /// The summary with what a holder needs: the maturity and whether it may roll over.
+    pub fn held_summary(&self) -> Instrument {
+        Instrument {
+            maturity_date: self.instrument.maturity_date,
+            supports_automatic_rollover: self.instrument.supports_automatic_rollover,
+            ..self.summary()
+        }
+    }
+
     /// The full instrument, with `days_to_maturity` counted from `today`.
     pub fn full(&self, today: NaiveDate) -> Instrument {
         let mut instrument = self.instrument.clone();
         instrument.days_to_maturity = instrument.maturity_date.map(|m| (m - today).num_days());
         instrument
+    }
+}
+
+/// The business day before `date` (Monday to Friday; no holidays, contract section 11).
+pub fn previous_business_day(date: NaiveDate) -> NaiveDate {
+    let mut day = date - TimeDelta::days(1);
+    while is_weekend(day) {
+        day -= TimeDelta::days(1);
+    }
+    day
+}
+
+/// The `n`th business day after `date`.
+pub fn add_business_days(date: NaiveDate, n: u32) -> NaiveDate {
+    let mut day = date;
+    for _ in 0..n {
+        day += TimeDelta::days(1);
+        while is_weekend(day) {
+            day += TimeDelta::days(1);
+        }
+    }
+    day
+}
+
+fn is_weekend(day: NaiveDate) -> bool {
+    matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The day the catalogue's prices start from: the documentation's example date, so that a
+/// held clock at its default start quotes the seeded prices.
+fn anchor() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 12).expect("a valid date")
+}
+
+/// A bill's yield on `today`: its base plus a deterministic drift of up to 0.25 points over
+/// a year, zero on the anchor day (rounded to 4 places, so the float never shows).
+fn drifted_yield(base: Decimal, today: NaiveDate) -> Decimal {
+    let days = (today - anchor()).num_days() as f64;
+    let drift = 0.0025 * (days * std::f64::consts::TAU / 365.0).sin();
+    let drift = Decimal::from_f64_retain(drift)
+        .unwrap_or_default()
+        .round_dp(4);
+    (base + drift).max(Decimal::ZERO)
+}
+
+/// Price per 1.00 of face value of a discount bill `days` from maturity at yield `y`
+/// (money-market basis, 360 days), to 4 places.
+fn discount_price(y: Decimal, days: i64) -> Decimal {
+    let denominator = Decimal::ONE + y * Decimal::from(days) / Decimal::from(360);
+    (Decimal::ONE / denominator).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// One step of a bond's walk on `day`: up to ±0.2% of a seeded coin, pulled 5% of the way
+/// back toward its start, so the walk stays around it (to 4 places).
+fn walk_step(seed: u64, id: &str, day: NaiveDate, now: Decimal, start: Decimal) -> Decimal {
+    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(day.num_days_from_ce().unsigned_abs());
+    for b in id.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    // splitmix64's finaliser: every bit of the input reaches the output.
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    // -20..=20 basis points of the current price.
+    let bps = i64::try_from(h % 41).unwrap_or(0) - 20;
+    let moved = now + now * Decimal::new(bps, 4);
+    let pulled = moved + (start - moved) * Decimal::new(5, 2);
+    pulled.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// A series of bills: one issued every [`ISSUE_EVERY_DAYS`] from the anchor, each maturing
+/// `tenor_days` after its issue.
+struct Series {
+    key: &'static str,
+    name: &'static str,
+    symbol: &'static str,
+    issuer: (&'static str, &'static str, &'static str),
+    currency: Currency,
+    tenor_days: i64,
+    base_yield: Decimal,
+}
+
+/// How often each series issues a bill (a Thursday every four weeks from the anchor).
+pub const ISSUE_EVERY_DAYS: i64 = 28;
+
+fn series() -> Vec<Series> {
+    vec![
+        Series {
+            key: "us3m",
+            name: "US Treasury Bill 3M",
+            symbol: "UST3M",
+            issuer: ("United States Treasury", "US", "AA+"),
+            currency: Currency::Usd,
+            tenor_days: 91,
+            base_yield: Decimal::new(500, 4),
+        },
+        Series {
+            key: "us6m",
+            name: "US Treasury Bill 6M",
+            symbol: "UST6M",
+            issuer: ("United States Treasury", "US", "AA+"),
+            currency: Currency::Usd,
+            tenor_days: 182,
+            base_yield: Decimal::new(490, 4),
+        },
+        Series {
+            key: "de6m",
+            name: "German Treasury Discount Paper 6M",
+            symbol: "BUBILL6M",
+            issuer: ("Federal Republic of Germany", "DE", "AAA"),
+            currency: Currency::Eur,
+            tenor_days: 182,
+            base_yield: Decimal::new(250, 4),
+        },
+    ]
+}
+
+/// The catalogue: every instrument listed so far, bills added as the clock reaches their
+/// issue date.
+#[derive(Debug)]
+pub struct Market {
+    listings: Vec<Listing>,
+    index: HashMap<String, usize>,
+    series: Vec<SeriesState>,
+    seed: u64,
+    /// The last day whose issues and price steps are done.
+    today: NaiveDate,
+}
+
+#[derive(Debug)]
+struct SeriesState {
+    /// The index of the next bill to issue (0 is the one issued on the anchor day).
+    next: i64,
+}
+
+impl std::fmt::Debug for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key)
+    }
+}
+
+impl Market {
+    /// The catalogue as it stands on `today`: the bonds, and each series' bills still
+    /// running (issued on or before `today`, maturing after it).
+    pub fn new(seed: u64, today: NaiveDate) -> Self {
+        let mut market = Self {
+            listings: Vec::new(),
+            index: HashMap::default(),
+            series: Vec::new(),
+            seed,
+            today: anchor().min(today),
+        };
+        for listing in bonds() {
+            market.add(listing);
+        }
+        for (i, s) in series().iter().enumerate() {
+            // The first bill still running on `today`.
+            let since = (today - anchor()).num_days() - s.tenor_days;
+            let first = since.div_euclid(ISSUE_EVERY_DAYS) + 1;
+            market.series.push(SeriesState { next: first });
+            market.issue_through(i, today);
+        }
+        // The bonds' walks run from the anchor to `today`.
+        market.open_days_through(today);
+        market
+    }
+
+    fn add(&mut self, listing: Listing) {
+        self.index
+            .insert(listing.instrument.id.clone(), self.listings.len());
+        self.listings.push(listing);
+    }
+
+    /// Issues every bill of series `i` due by `today`.
+    fn issue_through(&mut self, i: usize, today: NaiveDate) {
+        let all = series();
+        let s = &all[i];
+        loop {
+            let n = self.series[i].next;
+            let issued = anchor() + TimeDelta::days(n * ISSUE_EVERY_DAYS);
+            if issued > today {
+                break;
+            }
+            self.series[i].next += 1;
+            self.add(bill(s, i, issued));
+        }
+    }
+
+    /// Moves the market to `day` (each day in turn): issues the bills due and takes each
+    /// bond's daily step.
+    pub fn open_days_through(&mut self, day: NaiveDate) {
+        while self.today < day {
+            self.today += TimeDelta::days(1);
+            let today = self.today;
+            for i in 0..self.series.len() {
+                self.issue_through(i, today);
+            }
+            let seed = self.seed;
+            for listing in &mut self.listings {
+                if let Quote::Walk { start, now } = &mut listing.quote {
+                    *now = walk_step(seed, &listing.instrument.id, today, *now, *start);
+                }
+            }
+        }
+    }
+
+    /// An instrument by id.
+    pub fn get(&self, id: &str) -> Option<&Listing> {
+        self.index.get(id).map(|&i| &self.listings[i])
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Listing> {
+        self.index.get(id).map(|&i| &mut self.listings[i])
+    }
+
+    /// Every instrument, in listing order.
+    pub fn all(&self) -> impl Iterator<Item = &Listing> {
+        self.listings.iter()
+    }
+
+    /// The bill of `listing`'s series on the run on `today`: the latest issued that has not
+    /// matured.
+    pub fn successor(&self, listing: &Listing, today: NaiveDate) -> Option<&Listing> {
+        let series = listing.series?;
+        self.listings
+            .iter()
+            .rev()
+            .find(|l| l.series == Some(series) && l.maturity().is_some_and(|m| m > today))
+    }
+
+    /// Pins a price (held until unpinned) or, with `None`, unpins it.
+    pub fn pin(listing: &mut Listing, price: Option<Decimal>) {
+        listing.pinned = price;
+    }
+}
+
+/// Bill `s` issued on `issued`.
+fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
+    let maturity = issued + TimeDelta::days(s.tenor_days);
+    let stamp = issued.format("%y%m%d").to_string();
+    let months = s.tenor_days / 30;
+    Listing {
+        quote: Quote::Discount {
+            base_yield: s.base_yield,
+        },
+        pinned: None,
+        goes_through_auction: true,
+        series: Some(series),
+        instrument: Instrument {
+            id: format!("ins_{}_{stamp}", s.key),
+            name: format!("{} {}", s.name, maturity.format("%Y-%m-%d")),
+            symbol: format!("{}-{}", s.symbol, maturity.format("%y%m%d")),
+            instrument_type: InstrumentType::Bill,
+            isin: Some(format!("{}B{months:02}{stamp}0", s.issuer.1)),
+            ticker: Some(s.symbol.into()),
+            issuer: Some(s.issuer.0.into()),
+            issuer_country: Some(s.issuer.1.into()),
+            issuer_credit_rating: Some(s.issuer.2.into()),
+            trading_status: Some(TradingStatus::BuySell),
+            trading_currency: Some(s.currency.clone()),
+            trading_increment: Some(d("0.01")),
+            decimal_precision: Some(2),
+            minimum_trading_quantity: Some(d("1.00")),
+            minimum_initial_cash_investment: Some(d("10.00")),
+            required_cash_increment: Some(RequiredCashIncrement::Decimal(d("0.01"))),
+            pro_traders_only: Some(false),
+            enforce_trading_rules: Some(true),
+            supports_automatic_rollover: Some(true),
+            maturity_date: Some(maturity),
+            days_to_maturity: None,
+            initial_issue_date: Some(issued),
+            latest_issue_date: Some(issued),
+            initial_auction_date: Some(previous_business_day(previous_business_day(issued))),
+            latest_auction_date: Some(previous_business_day(previous_business_day(issued))),
+        },
     }
 }
 
@@ -98,7 +449,6 @@ struct Seed {
     price: &'static str,
     issuer: (&'static str, &'static str, &'static str),
     pro_only: bool,
-    rollover: bool,
     cash_increment: RequiredCashIncrement,
     dates: [&'static str; 5],
 }
@@ -113,7 +463,7 @@ fn date(s: &str) -> NaiveDate {
 
 fn seeds() -> Vec<Seed> {
     use Currency::{Eur, Gbp, Usd};
-    use InstrumentType::{Bill, Bond};
+    use InstrumentType::Bond;
     use TradingStatus::{BuySell, Closed, SellOnly};
     let cents = || RequiredCashIncrement::Decimal(d("0.01"));
     vec![
@@ -127,7 +477,6 @@ fn seeds() -> Vec<Seed> {
             price: "0.99",
             issuer: ("Republic of Kenya", "KE", "B"),
             pro_only: false,
-            rollover: false,
             cash_increment: RequiredCashIncrement::Int64(1),
             dates: [
                 "2029-03-15",
@@ -135,26 +484,6 @@ fn seeds() -> Vec<Seed> {
                 "2024-09-15",
                 "2024-03-12",
                 "2024-09-12",
-            ],
-        },
-        Seed {
-            id: "ins_tbill3m",
-            name: "US Treasury Bill 3M",
-            symbol: "UST3M",
-            kind: Bill,
-            currency: Usd,
-            status: BuySell,
-            price: "0.9875",
-            issuer: ("United States Treasury", "US", "AA+"),
-            pro_only: false,
-            rollover: true,
-            cash_increment: cents(),
-            dates: [
-                "2026-06-11",
-                "2026-03-12",
-                "2026-03-12",
-                "2026-03-10",
-                "2026-03-10",
             ],
         },
         Seed {
@@ -167,7 +496,6 @@ fn seeds() -> Vec<Seed> {
             price: "1.012",
             issuer: ("Federal Republic of Germany", "DE", "AAA"),
             pro_only: false,
-            rollover: false,
             cash_increment: cents(),
             dates: [
                 "2030-02-15",
@@ -187,7 +515,6 @@ fn seeds() -> Vec<Seed> {
             price: "0.973",
             issuer: ("HM Treasury", "GB", "AA"),
             pro_only: false,
-            rollover: false,
             cash_increment: cents(),
             dates: [
                 "2028-10-22",
@@ -207,7 +534,6 @@ fn seeds() -> Vec<Seed> {
             price: "0.95",
             issuer: ("Federal Republic of Nigeria", "NG", "B-"),
             pro_only: false,
-            rollover: false,
             cash_increment: cents(),
             dates: [
                 "2027-11-28",
@@ -227,7 +553,6 @@ fn seeds() -> Vec<Seed> {
             price: "1.05",
             issuer: ("Republic of Kenya", "KE", "B"),
             pro_only: true,
-            rollover: false,
             cash_increment: cents(),
             dates: [
                 "2035-05-01",
@@ -247,7 +572,6 @@ fn seeds() -> Vec<Seed> {
             price: "0.80",
             issuer: ("Republic of Ghana", "GH", "CCC+"),
             pro_only: false,
-            rollover: false,
             cash_increment: cents(),
             dates: [
                 "2026-12-15",
@@ -260,16 +584,18 @@ fn seeds() -> Vec<Seed> {
     ]
 }
 
-/// The seeded catalogue, in listing order.
-pub fn catalogue() -> Vec<Listing> {
+/// The seeded bonds, in listing order.
+fn bonds() -> Vec<Listing> {
     seeds()
         .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            let goes_through_auction = s.kind == InstrumentType::Bill;
+            let start = d(s.price);
             Listing {
-                price: d(s.price),
-                goes_through_auction,
+                quote: Quote::Walk { start, now: start },
+                pinned: None,
+                goes_through_auction: false,
+                series: None,
                 instrument: Instrument {
                     id: s.id.into(),
                     name: s.name.into(),
@@ -289,7 +615,7 @@ pub fn catalogue() -> Vec<Listing> {
                     required_cash_increment: Some(s.cash_increment),
                     pro_traders_only: Some(s.pro_only),
                     enforce_trading_rules: Some(true),
-                    supports_automatic_rollover: Some(s.rollover),
+                    supports_automatic_rollover: Some(false),
                     maturity_date: Some(date(s.dates[0])),
                     days_to_maturity: None,
                     initial_issue_date: Some(date(s.dates[1])),
@@ -300,4 +626,69 @@ pub fn catalogue() -> Vec<Listing> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn bills_roll_as_many_business_days_before_maturity_as_they_take_to_settle() {
+        let market = Market::new(42, day("2026-03-12"));
+        let us = market.get("ins_us3m_260312").unwrap();
+        assert_eq!(us.maturity(), Some(day("2026-06-11")));
+        assert_eq!(
+            us.rollover_date(),
+            Some(day("2026-06-10")),
+            "T+1: Wednesday"
+        );
+        let de = market.get("ins_de6m_260312").unwrap();
+        assert_eq!(de.maturity(), Some(day("2026-09-10")));
+        assert_eq!(de.rollover_date(), Some(day("2026-09-08")), "T+2: Tuesday");
+        // Weekends are skipped: from a Monday, one business day back is the Friday.
+        assert_eq!(previous_business_day(day("2026-06-15")), day("2026-06-12"));
+        assert_eq!(add_business_days(day("2026-06-12"), 1), day("2026-06-15"));
+        // Bonds never roll.
+        assert_eq!(market.get("ins_xyz789").unwrap().rollover_date(), None);
+    }
+
+    #[test]
+    fn every_series_has_a_bill_on_the_run_whatever_day_the_clock_starts() {
+        for start in ["2026-03-12", "2026-12-01", "2031-07-19", "2199-12-31"] {
+            let today = day(start);
+            let market = Market::new(42, today);
+            for key in ["us3m", "us6m", "de6m"] {
+                let running: Vec<_> = market
+                    .all()
+                    .filter(|l| l.instrument.id.starts_with(&format!("ins_{key}_")))
+                    .collect();
+                let first = running.first().expect("a bill of each series");
+                let next = market.successor(first, today).unwrap();
+                assert!(next.maturity().unwrap() > today, "{start} {key}");
+                assert!(
+                    next.instrument.initial_issue_date.unwrap() <= today,
+                    "{start} {key}: issued already"
+                );
+            }
+        }
+        // In real time on 2026-12-01 the documentation's bill has matured and is not listed.
+        assert!(
+            Market::new(42, day("2026-12-01"))
+                .get("ins_us3m_260312")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_bill_accretes_to_par_and_quotes_the_documented_price_on_the_example_day() {
+        let market = Market::new(42, day("2026-03-12"));
+        let bill = market.get("ins_us3m_260312").unwrap();
+        assert_eq!(bill.price(day("2026-03-12")).to_string(), "0.9875");
+        assert_eq!(bill.price(day("2026-06-11")), Decimal::ONE);
+        assert!(bill.price(day("2026-05-01")) > bill.price(day("2026-04-01")));
+    }
 }

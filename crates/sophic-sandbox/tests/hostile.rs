@@ -297,7 +297,27 @@ async fn the_clock_cannot_be_moved_past_its_bounds() {
         .send(control(&env, "/clock/advance").json(&json!({"seconds": 3660 * 86400})))
         .await;
     assert_eq!(ten_years.status, 200);
-    still_serves(&env).await;
+    // Ten years on, the bond has matured and closed; the series keep a bill on the run.
+    let bond = env.place(buy("ins_xyz789", "100.00")).await;
+    assert_eq!(bond.code(), "instrument_not_trading", "{:?}", bond.body);
+    let instruments = env.get("/instruments").await;
+    let bill = instruments
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|i| {
+            i["symbol"].as_str().unwrap().starts_with("UST3M") && i["trading_status"] == "buy_sell"
+        })
+        .expect("a US 3-month bill on the run");
+    assert!(bill["days_to_maturity"].as_i64().unwrap() > 0, "{bill}");
+    let order = env.buy(bill["id"].as_str().unwrap(), "100.00").await;
+    env.sandbox.settle();
+    assert_eq!(
+        env.order(order["id"].as_str().unwrap()).await["status"],
+        "settled"
+    );
 }
 
 #[tokio::test]

@@ -53,7 +53,7 @@ async fn a_bond_buy_goes_placed_executing_filled_settled() {
 #[tokio::test]
 async fn a_bill_buy_waits_for_auction_in_pending() {
     let env = Env::new().await;
-    let id = env.buy("ins_tbill3m", "100.00").await["id"]
+    let id = env.buy("ins_us3m_260312", "100.00").await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -156,7 +156,7 @@ async fn an_order_can_be_cancelled_from_each_cancellable_status() {
     let env = Env::new().await;
     for (instrument, steps, expected) in [
         ("ins_xyz789", 0, "placed"),
-        ("ins_tbill3m", 1, "pending"),
+        ("ins_us3m_260312", 1, "pending"),
         ("ins_xyz789", 1, "executing"),
     ] {
         let before = env.usd().await;

@@ -51,13 +51,13 @@ async fn the_documented_example_buy_costs_fifty_cents_in_fees() {
 async fn fees_round_half_up_to_cents() {
     let env = Env::with_account(AccountSpec::usd("1000.00")).await;
     // 0.5% of 101.00 is 0.505: half-up gives 0.51.
-    let order = env.buy("ins_tbill3m", "101.00").await;
+    let order = env.buy("ins_us3m_260312", "101.00").await;
     assert_eq!(
         (order["fees"].as_str(), order["net_cash_amount"].as_str()),
         (Some("0.51"), Some("100.49"))
     );
     // 0.5% of 100.99 is 0.50495: rounds down to 0.50.
-    let order = env.buy("ins_tbill3m", "100.99").await;
+    let order = env.buy("ins_us3m_260312", "100.99").await;
     assert_eq!(
         (order["fees"].as_str(), order["net_cash_amount"].as_str()),
         (Some("0.50"), Some("100.49"))
@@ -214,7 +214,7 @@ async fn automatic_rollover_only_on_buys_of_instruments_that_support_it() {
         Some("body.automatic_rollover"),
     )
     .await;
-    let mut on_bill = buy("ins_tbill3m", "100.00");
+    let mut on_bill = buy("ins_us3m_260312", "100.00");
     on_bill["automatic_rollover"] = json!(true);
     let answer = env.place(on_bill).await;
     assert_eq!(answer.status, 201, "{:?}", answer.body);
@@ -281,7 +281,7 @@ async fn trading_rules_are_enforced() {
     let env = Env::new().await;
     refused(
         &env,
-        buy("ins_tbill3m", "9.99"),
+        buy("ins_us3m_260312", "9.99"),
         400,
         "invalid_param",
         Some("body.cash_amount"),
@@ -295,7 +295,7 @@ async fn trading_rules_are_enforced() {
         Some("body.cash_amount"),
     )
     .await;
-    assert_eq!(env.place(buy("ins_tbill3m", "10.00")).await.status, 201);
+    assert_eq!(env.place(buy("ins_us3m_260312", "10.00")).await.status, 201);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ pub use handler::AccountHandler;
 #[cfg(feature = "client")]
 mod handler {
     use futures::FutureExt as _;
-    use sophic_client::types::{CashBalance, Position};
+    use sophic_client::types::{CashBalance, Position, UpdatePositionRequest};
 
     use crate::client::{Client, Safety};
     use crate::orders::OrdersHandler;
@@ -48,6 +48,30 @@ mod handler {
                     sophic_client::Operation::LIST_POSITIONS.id,
                     Safety::Idempotent,
                     |api| api.list_positions().account_id(account).send().boxed(),
+                )
+                .await
+        }
+
+        /// Turns automatic rollover on or off for one position (bills only; refused within
+        /// 4 calendar days of maturity with `invalid_param` on `body.automatic_rollover`).
+        /// The change is a plain update, safe to repeat, so it is retried like a read.
+        pub async fn set_automatic_rollover(&self, position: &str, on: bool) -> Result<Position> {
+            let account = &self.account;
+            let body = UpdatePositionRequest {
+                automatic_rollover: on,
+            };
+            self.client
+                .send(
+                    sophic_client::Operation::UPDATE_POSITION.id,
+                    Safety::Idempotent,
+                    |api| {
+                        api.update_position()
+                            .account_id(account)
+                            .position_id(position)
+                            .body(body.clone())
+                            .send()
+                            .boxed()
+                    },
                 )
                 .await
         }

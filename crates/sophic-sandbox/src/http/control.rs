@@ -177,8 +177,17 @@ async fn settle(State(state): State<AppState>) -> Response {
 
 #[derive(Deserialize)]
 struct MarketChange {
-    price: Option<String>,
+    /// Absent: unchanged; `null`: unpinned (the price follows the market again).
+    #[serde(default, deserialize_with = "present")]
+    price: Option<Option<String>>,
     trading_status: Option<String>,
+}
+
+/// A field that is present, even as `null` (so `null` and absent differ).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 async fn set_instrument(
@@ -189,8 +198,7 @@ async fn set_instrument(
     let request: MarketChange = body(&raw)?;
     let price = request
         .price
-        .as_deref()
-        .map(|p| decimal(p, "body.price"))
+        .map(|p| p.as_deref().map(|p| decimal(p, "body.price")).transpose())
         .transpose()?;
     let status = request
         .trading_status
@@ -207,7 +215,12 @@ async fn set_instrument(
         .transpose()?;
     let now = state.clock.now();
     let listing = lock(&state.world).set_market(&instrument_id, price, status)?;
-    let answer = json!({"instrument": listing.full(now.date_naive()), "price": listing.price});
+    let today = now.date_naive();
+    let answer = json!({
+        "instrument": listing.full(today),
+        "price": listing.price(today),
+        "pinned": listing.is_pinned(),
+    });
     Ok(axum::Json(answer).into_response())
 }
 

@@ -1,10 +1,14 @@
-//! The event log: one record per status change of an order, rendered on read.
+//! The event log: one record per status change of an order, and one per matured position,
+//! rendered on read.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::sync::Arc;
+
 use sophic_client::types::{
-    Event, EventName, EventResource, Order, OrderCancelledReason, OrderStatus, TradeStatus,
+    Event, EventName, EventResource, Order, OrderCancelledReason, OrderStatus, Position,
+    TradeStatus,
 };
 
 /// An event as stored: its id, its order's id and the part of the order that changes over
@@ -14,9 +18,18 @@ use sophic_client::types::{
 #[derive(Clone, Debug)]
 pub struct EventRecord {
     pub(super) id: Box<str>,
-    pub(super) order: Box<str>,
     pub(super) at: DateTime<Utc>,
-    pub(super) state: OrderState,
+    pub(super) subject: Subject,
+}
+
+/// What an event is about.
+#[derive(Clone, Debug)]
+pub(super) enum Subject {
+    /// An order's status change: the order's id and the state it reached.
+    Order { order: Box<str>, state: OrderState },
+    /// A position that matured (`position.matured`), as it stood then. Positions close at
+    /// maturity, so the snapshot is all there is to render.
+    Matured { position: Arc<Position> },
 }
 
 /// The fields of an order that change after placement; everything else is fixed then.
@@ -82,6 +95,24 @@ impl OrderState {
     }
 }
 
+/// The wire `Event` of a matured position: `data` is the Position as it stood.
+pub(super) fn matured_event(id: &str, position: &Position, at: DateTime<Utc>) -> Event {
+    let data = match serde_json::to_value(position) {
+        Ok(Value::Object(map)) => map,
+        _ => unreachable!("a Position serializes to an object"),
+    };
+    Event {
+        id: id.to_string(),
+        name: EventName::PositionMatured,
+        resource: EventResource {
+            id: position.id.clone(),
+            resource_type: "position".into(),
+        },
+        data,
+        created_at: at,
+    }
+}
+
 /// The wire `Event` of an order in the state it is in: `data` is the full Order.
 pub(super) fn order_event(id: &str, order: &Order, at: DateTime<Utc>) -> Event {
     let data = match serde_json::to_value(order) {
@@ -108,12 +139,26 @@ impl EventRecord {
 
     /// The event's name (`order.filled`).
     pub fn name(&self) -> EventName {
-        self.state.status.event_name()
+        match &self.subject {
+            Subject::Order { state, .. } => state.status.event_name(),
+            Subject::Matured { .. } => EventName::PositionMatured,
+        }
     }
 
-    /// The order it is about.
+    /// The order or position it is about.
     pub fn resource_id(&self) -> &str {
-        &self.order
+        match &self.subject {
+            Subject::Order { order, .. } => order,
+            Subject::Matured { position } => &position.id,
+        }
+    }
+
+    /// The order it is about, if it is an order's event.
+    pub(super) fn order_id(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::Order { order, .. } => Some(order),
+            Subject::Matured { .. } => None,
+        }
     }
 
     /// When it happened.
@@ -121,9 +166,15 @@ impl EventRecord {
         self.at
     }
 
-    /// The wire form, from the order as it is `now`.
-    pub fn event(&self, now: &Order) -> Event {
-        order_event(&self.id, &self.state.rewind(now), self.at)
+    /// The wire form; an order's event from the order as it is `now` (`None` only for a
+    /// position's event, which needs no order).
+    pub fn event(&self, now: Option<&Order>) -> Option<Event> {
+        match &self.subject {
+            Subject::Order { state, .. } => {
+                Some(order_event(&self.id, &state.rewind(now?), self.at))
+            }
+            Subject::Matured { position } => Some(matured_event(&self.id, position, self.at)),
+        }
     }
 }
 
@@ -143,8 +194,8 @@ impl EventLog {
         self.records.iter().rev()
     }
 
-    /// Keeps the events of the orders `keep` accepts.
+    /// Keeps the events of the orders `keep` accepts (and every position's event).
     pub(super) fn retain_orders(&mut self, keep: impl Fn(&str) -> bool) {
-        self.records.retain(|e| keep(&e.order));
+        self.records.retain(|e| e.order_id().is_none_or(&keep));
     }
 }

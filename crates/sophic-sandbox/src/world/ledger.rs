@@ -12,7 +12,7 @@ use sophic_client::types::Currency;
 /// Cash in one currency.
 #[derive(Clone, Debug, Default)]
 pub struct Cash {
-    /// All the cash held.
+    /// All the cash held (negative only while a rollover waits for its payout).
     pub total: Decimal,
     /// Held back by open buys.
     pub reserved: Decimal,
@@ -25,6 +25,8 @@ pub struct Holding {
     pub(super) quantity: Decimal,
     pub(super) reserved: Decimal,
     pub(super) automatic_rollover: bool,
+    /// The rollover order placed for it, once placed (it then waits for its payout).
+    pub(super) rolled_into: Option<String>,
     pub(super) created_at: DateTime<Utc>,
     pub(super) modified_at: DateTime<Utc>,
 }
@@ -73,6 +75,14 @@ impl Account {
     /// Order ids, oldest first.
     pub(super) fn order_ids(&self) -> &[String] {
         &self.orders
+    }
+
+    /// Whether a holding of this account waits for the payout that covers its rollover
+    /// (the one time its cash may be below zero, contract section 10).
+    pub fn awaits_payout(&self) -> bool {
+        self.holdings
+            .values()
+            .any(|h| h.rolled_into.is_some() && h.quantity > Decimal::ZERO)
     }
 }
 
@@ -174,6 +184,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// Reserves cash whatever is available (a rollover buy, contract section 11), opening
+    /// the currency if the account had none.
+    pub(super) fn reserve_cash_unchecked(
+        &mut self,
+        account: &str,
+        currency: &Currency,
+        amount: Decimal,
+    ) {
+        let balance = self
+            .account_mut(account)
+            .cash
+            .entry(currency.clone())
+            .or_default();
+        balance.reserved += amount;
+    }
+
     /// Reserves units for a sell, refusing when fewer than `quantity` are free.
     pub(super) fn reserve_units(
         &mut self,
@@ -219,6 +245,15 @@ impl Ledger {
             .or_insert_with(open)
     }
 
+    /// An existing holding, to change.
+    pub(super) fn existing_holding_mut(
+        &mut self,
+        account: &str,
+        instrument: &str,
+    ) -> Option<&mut Holding> {
+        self.accounts.get_mut(account)?.holdings.get_mut(instrument)
+    }
+
     /// Adds (or with a negative `amount`, takes) cash.
     pub(super) fn credit(&mut self, account: &str, currency: &Currency, amount: Decimal) {
         self.account_mut(account)
@@ -226,5 +261,20 @@ impl Ledger {
             .entry(currency.clone())
             .or_default()
             .total += amount;
+    }
+
+    /// The accounts holding units of `instrument`, with their holdings.
+    pub(super) fn holders_of(&self, instrument: &str) -> Vec<(String, Holding)> {
+        let mut holders: Vec<_> = self
+            .accounts
+            .values()
+            .filter_map(|a| {
+                let h = a.holdings.get(instrument)?;
+                (h.quantity > Decimal::ZERO).then(|| (a.id.clone(), h.clone()))
+            })
+            .collect();
+        // Deterministic: the same seed gives the same ids in the same order.
+        holders.sort_by(|a, b| a.0.cmp(&b.0));
+        holders
     }
 }

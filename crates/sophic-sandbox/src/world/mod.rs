@@ -8,12 +8,13 @@ use foldhash::HashMap;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::json;
 use sophic_client::types::{
-    CashBalance, Currency, ErrorCode, ErrorParamCode, Instrument, Order, OrderCancelledReason,
-    OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade, TradeStatus, TradingStatus,
+    CashBalance, Currency, ErrorCode, ErrorParamCode, EventName, Instrument, Order,
+    OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
+    TradeStatus, TradingStatus,
 };
 
 mod credentials;
@@ -25,7 +26,7 @@ mod schedule;
 use credentials::Credentials;
 pub use credentials::{OauthClient, Principal};
 pub use events::EventRecord;
-use events::{EventLog, OrderState, order_event};
+use events::{EventLog, OrderState, Subject, matured_event, order_event};
 pub use ledger::{Account, Cash, Holding};
 use ledger::{Ledger, Shortfall};
 use rules::{check_buy_rules, check_sell_rules, check_tradable};
@@ -34,7 +35,7 @@ use schedule::Schedule;
 use crate::error::ApiError;
 pub use crate::ids::IdGen;
 use crate::limits;
-use crate::market::{Listing, catalogue};
+use crate::market::{Listing, Market};
 use crate::webhooks::Deliveries;
 
 /// How long each lifecycle step waits.
@@ -100,6 +101,16 @@ pub struct NewOrder {
     pub side: NewSide,
 }
 
+/// The figures of a new order, fixed at placement.
+struct OrderFigures {
+    side: OrderSide,
+    cash_amount: Option<Decimal>,
+    net_cash_amount: Option<Decimal>,
+    quantity: Option<Decimal>,
+    fees: Decimal,
+    automatic_rollover: bool,
+}
+
 /// The side-specific part of an order: a buy carries cash, a sell carries units.
 #[derive(Clone, Debug)]
 pub enum NewSide {
@@ -157,7 +168,9 @@ impl AccountSpec {
 pub struct World {
     pub(crate) ids: IdGen,
     pub(crate) rules: Rules,
-    listings: Vec<Listing>,
+    market: Market,
+    /// The last day whose midnight work (issues, rollovers, maturities) is done.
+    today: NaiveDate,
     ledger: Ledger,
     /// Shared with the events that saw each version; a change copies only a shared order.
     orders: HashMap<String, Arc<Order>>,
@@ -171,6 +184,9 @@ pub struct World {
     next_forget: Option<DateTime<Utc>>,
 }
 
+/// Rollover changes are locked this many calendar days before maturity (contract section 11).
+pub const ROLLOVER_LOCK_DAYS: i64 = 4;
+
 /// Money: rounded half-up to cents and always shown with two places (`"0.00"`).
 fn cents(value: Decimal) -> Decimal {
     let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
@@ -181,12 +197,13 @@ fn cents(value: Decimal) -> Decimal {
 }
 
 impl World {
-    /// A new world with the seeded market.
-    pub fn new(ids: IdGen, rules: Rules) -> Self {
+    /// A new world with the seeded market as it stands on `today`.
+    pub fn new(ids: IdGen, rules: Rules, market: Market, today: NaiveDate) -> Self {
         Self {
             ids,
             rules,
-            listings: catalogue(),
+            market,
+            today,
             ledger: Ledger::default(),
             orders: HashMap::default(),
             schedule: Schedule::default(),
@@ -291,6 +308,7 @@ impl World {
             quantity,
             reserved: Decimal::ZERO,
             automatic_rollover: false,
+            rolled_into: None,
             created_at: now,
             modified_at: now,
         }
@@ -376,29 +394,29 @@ impl World {
 
     /// An instrument by id.
     pub fn listing(&self, id: &str) -> Option<&Listing> {
-        self.listings.iter().find(|l| l.instrument.id == id)
-    }
-
-    fn listing_mut(&mut self, id: &str) -> Option<&mut Listing> {
-        self.listings.iter_mut().find(|l| l.instrument.id == id)
+        self.market.get(id)
     }
 
     /// Every instrument, full.
     pub fn instruments(&self, now: DateTime<Utc>) -> Vec<Instrument> {
-        self.listings
-            .iter()
+        self.market
+            .all()
             .map(|l| l.full(now.date_naive()))
             .collect()
     }
 
-    /// Sets an instrument's price and/or trading status.
+    /// Pins an instrument's price (`Some(Some(p))`), unpins it (`Some(None)`: it follows
+    /// the market again) and/or sets its trading status.
     pub fn set_market(
         &mut self,
         id: &str,
-        price: Option<Decimal>,
+        price: Option<Option<Decimal>>,
         status: Option<TradingStatus>,
     ) -> Result<Listing, ApiError> {
-        if price.is_some_and(|p| !(limits::MIN_PRICE..=limits::MAX_PRICE).contains(&p)) {
+        if price
+            .flatten()
+            .is_some_and(|p| !(limits::MIN_PRICE..=limits::MAX_PRICE).contains(&p))
+        {
             return Err(ApiError::param(
                 "body.price",
                 ErrorParamCode::OutOfRange,
@@ -410,10 +428,11 @@ impl World {
             ));
         }
         let listing = self
-            .listing_mut(id)
+            .market
+            .get_mut(id)
             .ok_or_else(|| ApiError::not_found("instrument", id))?;
         if let Some(price) = price {
-            listing.price = price;
+            Market::pin(listing, price);
         }
         if let Some(status) = status {
             listing.instrument.trading_status = Some(status);
@@ -445,7 +464,7 @@ impl World {
                 Some(Position {
                     id: h.id.clone(),
                     account: account.id.clone(),
-                    instrument: self.listing(instrument)?.summary(),
+                    instrument: self.listing(instrument)?.held_summary(),
                     quantity: h.quantity,
                     available_quantity: h.available(),
                     automatic_rollover: h.automatic_rollover,
@@ -510,27 +529,55 @@ impl World {
             }
         };
         self.reserve(account_id, &listing, &new.side, &currency)?;
+        let side = match new.side {
+            NewSide::Buy { .. } => OrderSide::Buy,
+            NewSide::Sell { .. } => OrderSide::Sell,
+        };
+        let figures = OrderFigures {
+            side,
+            cash_amount,
+            net_cash_amount: net,
+            quantity,
+            fees,
+            automatic_rollover: rollover,
+        };
+        Ok(self.open_order(
+            account_id,
+            &listing,
+            OrderPurpose::UserRequest,
+            figures,
+            now,
+        ))
+    }
+
+    /// Records a new order (its reservation made), schedules its first step and records
+    /// `order.placed`.
+    fn open_order(
+        &mut self,
+        account_id: &str,
+        listing: &Listing,
+        purpose: OrderPurpose,
+        figures: OrderFigures,
+        now: DateTime<Utc>,
+    ) -> Arc<Order> {
         let id = self.ids.next("ord");
         let order = Order {
             id: id.clone(),
             account: Some(account_id.to_string()),
             status: OrderStatus::Placed,
             order_type: OrderType::Market,
-            purpose: OrderPurpose::UserRequest,
+            purpose,
             position: None,
-            side: match new.side {
-                NewSide::Buy { .. } => OrderSide::Buy,
-                NewSide::Sell { .. } => OrderSide::Sell,
-            },
+            side: figures.side,
             instrument: listing.summary(),
-            cash_amount,
-            net_cash_amount: net,
-            quantity,
+            cash_amount: figures.cash_amount,
+            net_cash_amount: figures.net_cash_amount,
+            quantity: figures.quantity,
             traded_quantity: Decimal::ZERO,
             traded_notional: Decimal::ZERO,
-            fees,
-            currency,
-            automatic_rollover: rollover,
+            fees: figures.fees,
+            currency: listing.currency(),
+            automatic_rollover: figures.automatic_rollover,
             cancelled_reason: None,
             filled_at: None,
             settled_at: None,
@@ -544,7 +591,7 @@ impl World {
         self.orders.insert(id.clone(), Arc::clone(&order));
         self.schedule_next(&id, now + self.rules.delays.placed);
         self.record_event(account_id, &order, now);
-        Ok(order)
+        order
     }
 
     /// Reserves the cash of a buy or the units of a sell, or refuses.
@@ -678,15 +725,199 @@ impl World {
         self.schedule.next_due()
     }
 
-    /// Runs every step due at or before `until`, in order, each at its own due time.
-    /// Returns how many steps ran.
+    /// Runs every step due at or before `until`, in order, each at its own due time, and
+    /// the work of each midnight passed (bills issued, rollovers placed, positions matured)
+    /// at that midnight. Returns how many order steps ran.
     pub fn run_due(&mut self, until: DateTime<Utc>) -> usize {
         let mut steps = 0;
-        while let Some((at, order)) = self.schedule.pop_due(until) {
-            self.step(&order, at);
-            steps += 1;
+        loop {
+            let midnight = self.next_midnight();
+            let step_due = self.schedule.next_due().filter(|due| *due <= until);
+            match (step_due, midnight) {
+                (Some(due), Some(m)) if m <= due && m <= until => self.open_day(m),
+                (Some(_), _) => {
+                    let (at, order) = self.schedule.pop_due(until).expect("one is due");
+                    self.step(&order, at);
+                    steps += 1;
+                }
+                (None, Some(m)) if m <= until => self.open_day(m),
+                (None, _) => break,
+            }
         }
         steps
+    }
+
+    /// The next midnight whose work is not done (`None` past the last representable day).
+    fn next_midnight(&self) -> Option<DateTime<Utc>> {
+        Some(self.today.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc())
+    }
+
+    /// The work of the midnight `at` begins: bills issued and bonds' prices stepped, then
+    /// the rollovers due that day placed, then the positions maturing that day paid out.
+    fn open_day(&mut self, at: DateTime<Utc>) {
+        let today = at.date_naive();
+        self.today = today;
+        self.market.open_days_through(today);
+        let rolling: Vec<String> = self
+            .market
+            .all()
+            .filter(|l| l.rollover_date() == Some(today))
+            .map(|l| l.instrument.id.clone())
+            .collect();
+        for instrument in rolling {
+            self.roll_over(&instrument, at);
+        }
+        let maturing: Vec<String> = self
+            .market
+            .all()
+            .filter(|l| l.maturity() == Some(today))
+            .map(|l| l.instrument.id.clone())
+            .collect();
+        for instrument in maturing {
+            self.mature(&instrument, at);
+        }
+    }
+
+    /// Places, for every position in `instrument` with automatic rollover, a buy of the
+    /// series' bill on the run, purpose `rollover`, for the position's nominal value, with
+    /// no cash check (contract section 11: cash may go negative until the payout).
+    fn roll_over(&mut self, instrument: &str, at: DateTime<Utc>) {
+        let today = at.date_naive();
+        let Some(old) = self.listing(instrument).cloned() else {
+            return;
+        };
+        let Some(next) = self.market.successor(&old, today).cloned() else {
+            return;
+        };
+        if next.instrument.id == old.instrument.id {
+            return;
+        }
+        for (account, holding) in self.ledger.holders_of(instrument) {
+            if !holding.automatic_rollover || holding.rolled_into.is_some() {
+                continue;
+            }
+            // One unit is 1.00 of face value: the nominal value is the quantity.
+            let cash = cents(holding.quantity);
+            let fees = cents(cash * self.rules.fee_rate);
+            let currency = next.currency();
+            self.ledger
+                .reserve_cash_unchecked(&account, &currency, cash);
+            let figures = OrderFigures {
+                side: OrderSide::Buy,
+                cash_amount: Some(cash),
+                net_cash_amount: Some(cash - fees),
+                quantity: None,
+                fees,
+                automatic_rollover: true,
+            };
+            let order = self.open_order(&account, &next, OrderPurpose::Rollover, figures, at);
+            if let Some(h) = self.ledger.existing_holding_mut(&account, instrument) {
+                h.rolled_into = Some(order.id.clone());
+                h.modified_at = at;
+            }
+        }
+    }
+
+    /// Matures `instrument`: it stops trading, its open orders are cancelled, and every
+    /// position in it pays out its nominal value in cash and closes, each with a
+    /// `position.matured` event.
+    fn mature(&mut self, instrument: &str, at: DateTime<Utc>) {
+        let Some(listing) = self.market.get_mut(instrument) else {
+            return;
+        };
+        listing.instrument.trading_status = Some(TradingStatus::Closed);
+        let listing = listing.clone();
+        let open: Vec<String> = self
+            .schedule
+            .orders()
+            .filter(|id| {
+                self.orders
+                    .get(*id)
+                    .is_some_and(|o| o.instrument.id == instrument && o.status.is_cancellable())
+            })
+            .map(str::to_string)
+            .collect();
+        // In placement order, so the same seed gives the same event ids.
+        let mut open = open;
+        open.sort_by(|a, b| (self.orders[a].created_at, a).cmp(&(self.orders[b].created_at, b)));
+        for order in open {
+            self.cancel_with(&order, OrderCancelledReason::InstrumentNotTrading, at);
+        }
+        let currency = listing.currency();
+        for (account, holding) in self.ledger.holders_of(instrument) {
+            let position = Position {
+                id: holding.id.clone(),
+                account: account.clone(),
+                instrument: listing.held_summary(),
+                quantity: holding.quantity,
+                available_quantity: holding.available(),
+                automatic_rollover: holding.automatic_rollover,
+                created_at: holding.created_at,
+                modified_at: at,
+            };
+            self.ledger
+                .credit(&account, &currency, cents(holding.quantity));
+            if let Some(h) = self.ledger.existing_holding_mut(&account, instrument) {
+                h.quantity = Decimal::ZERO;
+                h.reserved = Decimal::ZERO;
+                h.modified_at = at;
+            }
+            self.record_matured(position, at);
+        }
+    }
+
+    /// Turns a position's automatic rollover on or off (contract section 11): bills only,
+    /// and locked within 4 calendar days of maturity.
+    pub fn set_automatic_rollover(
+        &mut self,
+        account_id: &str,
+        position_id: &str,
+        on: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Position, ApiError> {
+        let account = self.account(account_id)?;
+        let Some((instrument, _)) = account
+            .holdings()
+            .find(|(_, h)| h.id == position_id && h.quantity > Decimal::ZERO)
+        else {
+            return Err(ApiError::not_found("position", position_id));
+        };
+        let instrument = instrument.clone();
+        let listing = self
+            .listing(&instrument)
+            .expect("holdings name listed instruments");
+        let field = "body.automatic_rollover";
+        if !listing.supports_rollover() {
+            return Err(ApiError::param(
+                field,
+                ErrorParamCode::Invalid,
+                format!("{instrument} does not support automatic rollover (only bills do)"),
+            ));
+        }
+        let today = now.date_naive();
+        if let Some(maturity) = listing.maturity()
+            && (maturity - today).num_days() <= ROLLOVER_LOCK_DAYS
+        {
+            return Err(ApiError::param(
+                field,
+                ErrorParamCode::Invalid,
+                format!(
+                    "can no longer change: {instrument} matures on {maturity}, and changes lock {ROLLOVER_LOCK_DAYS} days before maturity"
+                ),
+            ));
+        }
+        let holding = self
+            .ledger
+            .existing_holding_mut(account_id, &instrument)
+            .expect("found above");
+        holding.automatic_rollover = on;
+        holding.modified_at = now;
+        let account = self.account(account_id)?;
+        Ok(self
+            .positions(account)
+            .into_iter()
+            .find(|p| p.id == position_id)
+            .expect("the position is open"))
     }
 
     /// Moves one order one step forward at time `at`.
@@ -748,8 +979,8 @@ impl World {
     /// Returns false when the order had to be cancelled instead.
     fn fill(&mut self, order_id: &str, listing: &Listing, at: DateTime<Utc>) -> bool {
         let order = Arc::clone(&self.orders[order_id]);
-        let price = listing.price;
-        let Some((units, notional, fees)) = self.trade_figures(&order, listing) else {
+        let price = listing.price(at.date_naive());
+        let Some((units, notional, fees)) = self.trade_figures(&order, listing, price) else {
             // Placement bounds every amount and the control plane every price, so this
             // is out of reach; if it is ever reached, the order is cancelled, not panicked.
             self.cancel_with(order_id, OrderCancelledReason::System, at);
@@ -848,8 +1079,8 @@ impl World {
         &self,
         order: &Order,
         listing: &Listing,
+        price: Decimal,
     ) -> Option<(Decimal, Decimal, Decimal)> {
-        let price = listing.price;
         match order.side {
             OrderSide::Buy => {
                 let net = order.net_cash_amount.unwrap_or_default();
@@ -878,9 +1109,11 @@ impl World {
     fn record_event(&mut self, account: &str, order: &Arc<Order>, at: DateTime<Utc>) {
         let record = EventRecord {
             id: self.ids.next("evt").into_boxed_str(),
-            order: order.id.as_str().into(),
             at,
-            state: OrderState::of(order),
+            subject: Subject::Order {
+                order: order.id.as_str().into(),
+                state: OrderState::of(order),
+            },
         };
         let World {
             deliveries,
@@ -898,23 +1131,56 @@ impl World {
         self.events.push(record);
     }
 
+    /// Records and delivers `position.matured` for a position as it stood at maturity.
+    fn record_matured(&mut self, position: Position, at: DateTime<Utc>) {
+        let position = Arc::new(position);
+        let record = EventRecord {
+            id: self.ids.next("evt").into_boxed_str(),
+            at,
+            subject: Subject::Matured {
+                position: Arc::clone(&position),
+            },
+        };
+        let World {
+            deliveries,
+            credentials,
+            ids,
+            ..
+        } = self;
+        let account = position.account.as_str();
+        let is_owner = |owner: &str| credentials.hears(owner, account);
+        let event = || matured_event(&record.id, &position, at);
+        deliveries.enqueue_event(&EventName::PositionMatured, event, is_owner, ids, at);
+        self.events.push(record);
+    }
+
+    /// The account an event is about.
+    fn event_account<'a>(&'a self, record: &'a EventRecord) -> Option<&'a str> {
+        match &record.subject {
+            Subject::Order { order, .. } => self.orders.get(&**order)?.account.as_deref(),
+            Subject::Matured { position } => Some(&position.account),
+        }
+    }
+
     /// Events on the principal's accounts, newest first.
     pub fn events_newest_first<'a>(
         &'a self,
         principal: &'a Principal,
     ) -> impl Iterator<Item = &'a EventRecord> + 'a {
         self.events.newest_first().filter(move |r| {
-            self.orders
-                .get(&*r.order)
-                .and_then(|o| o.account.as_deref())
+            self.event_account(r)
                 .is_some_and(|a| principal.may_act_on(a))
         })
     }
 
-    /// A stored event and its order as it is now (shared), so that the event is rendered
-    /// after the world lock is released; `None` if the order was forgotten.
-    pub fn event_source(&self, record: &EventRecord) -> Option<(EventRecord, Arc<Order>)> {
-        let order = self.orders.get(&*record.order)?;
-        Some((record.clone(), Arc::clone(order)))
+    /// A stored event and, for an order's event, its order as it is now (shared), so that
+    /// the event is rendered after the world lock is released; `None` if the order was
+    /// forgotten.
+    pub fn event_source(&self, record: &EventRecord) -> Option<(EventRecord, Option<Arc<Order>>)> {
+        let order = match record.order_id() {
+            Some(id) => Some(Arc::clone(self.orders.get(id)?)),
+            None => None,
+        };
+        Some((record.clone(), order))
     }
 }

@@ -35,6 +35,11 @@ impl Schedule {
         self.due.first().map(|(at, _, _)| *at)
     }
 
+    /// Every order with a step to come (open, or filled and waiting to settle).
+    pub(super) fn orders(&self) -> impl Iterator<Item = &str> {
+        self.by_order.keys().map(String::as_str)
+    }
+
     /// Takes the first step due at or before `until`: when, and whose.
     pub(super) fn pop_due(&mut self, until: DateTime<Utc>) -> Option<(DateTime<Utc>, String)> {
         if self.next_due()? > until {

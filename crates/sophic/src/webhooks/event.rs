@@ -2,7 +2,8 @@
 
 use serde::Deserialize as _;
 use serde_json::Value;
-use sophic_client::types::{Event, EventName, Order};
+use sophic_client::EventResourceKind;
+use sophic_client::types::{Event, EventName, Order, Position};
 
 use super::WebhookError;
 
@@ -14,6 +15,9 @@ pub enum WebhookEvent {
     /// `order.placed`, `order.pending`, `order.executing`, `order.filled`, `order.settled`
     /// or `order.cancelled`, with the order as it was after the change.
     Order(OrderEvent),
+    /// `position.matured`: the position as it stood when it matured (its `quantity` was paid
+    /// out at face value; the position is closed now).
+    Position(PositionEvent),
     /// `webhook.test`: a delivery sent by `POST /webhooks/{id}/test`.
     Test(Event),
     /// Any other name, kept as it came.
@@ -28,6 +32,16 @@ pub struct OrderEvent {
     pub event: Event,
     /// `data`, decoded.
     pub order: Box<Order>,
+}
+
+/// A position's event (`position.matured`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PositionEvent {
+    /// The event as delivered.
+    pub event: Event,
+    /// `data`, decoded.
+    pub position: Box<Position>,
 }
 
 /// An event whose name this SDK does not know.
@@ -51,17 +65,28 @@ impl WebhookEvent {
             .ok_or_else(|| WebhookError::InvalidPayload("it has no `name`".into()))?
             .to_owned();
         // `FromStr` is strict: only the names this SDK knows parse.
-        if name
+        let kind = name
             .parse::<EventName>()
-            .is_ok_and(|known| is_order_event(&known))
-        {
-            // Decoded from the tree in place, not from copies of it.
-            let order = Order::deserialize(&json["data"]).map_err(invalid)?;
-            let event: Event = serde_json::from_value(json).map_err(invalid)?;
-            return Ok(Self::Order(OrderEvent {
-                event,
-                order: Box::new(order),
-            }));
+            .map_or(EventResourceKind::Unknown, |known| known.resource());
+        match kind {
+            EventResourceKind::Order => {
+                // Decoded from the tree in place, not from copies of it.
+                let order = Order::deserialize(&json["data"]).map_err(invalid)?;
+                let event: Event = serde_json::from_value(json).map_err(invalid)?;
+                return Ok(Self::Order(OrderEvent {
+                    event,
+                    order: Box::new(order),
+                }));
+            }
+            EventResourceKind::Position => {
+                let position = Position::deserialize(&json["data"]).map_err(invalid)?;
+                let event: Event = serde_json::from_value(json).map_err(invalid)?;
+                return Ok(Self::Position(PositionEvent {
+                    event,
+                    position: Box::new(position),
+                }));
+            }
+            EventResourceKind::Unknown => {}
         }
         if name == "webhook.test"
             && let Ok(event) = Event::deserialize(&json)
@@ -75,6 +100,7 @@ impl WebhookEvent {
     pub fn name(&self) -> String {
         match self {
             Self::Order(event) => event.event.name.to_string(),
+            Self::Position(event) => event.event.name.to_string(),
             Self::Test(event) => event.name.to_string(),
             Self::Unknown(event) => event.name.clone(),
         }
@@ -84,11 +110,15 @@ impl WebhookEvent {
     pub fn order(&self) -> Option<&Order> {
         match self {
             Self::Order(event) => Some(&event.order),
-            Self::Test(_) | Self::Unknown(_) => None,
+            Self::Position(_) | Self::Test(_) | Self::Unknown(_) => None,
         }
     }
-}
 
-fn is_order_event(name: &EventName) -> bool {
-    name.is_order_event()
+    /// The position, for position events.
+    pub fn position(&self) -> Option<&Position> {
+        match self {
+            Self::Position(event) => Some(&event.position),
+            Self::Order(_) | Self::Test(_) | Self::Unknown(_) => None,
+        }
+    }
 }

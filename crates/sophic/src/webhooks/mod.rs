@@ -37,7 +37,7 @@ mod signature;
 
 #[cfg(feature = "client")]
 pub use api::{CreatedWebhook, WebhooksHandler};
-pub use event::{OrderEvent, UnknownEvent, WebhookEvent};
+pub use event::{OrderEvent, PositionEvent, UnknownEvent, WebhookEvent};
 pub use signature::{
     DEFAULT_TOLERANCE, HEADER_ATTEMPT, HEADER_EVENT_ID, HEADER_ID, HEADER_SIGNATURE,
     HEADER_TIMESTAMP, SignedHeaders, Verifier, WebhookSecret, sign,

@@ -7,7 +7,8 @@ use axum::response::Response;
 use super::json_response;
 use crate::clock::lock;
 use crate::error::ApiError;
-use crate::http::{AppState, Auth, Path};
+use crate::http::{AppState, Auth, Path, spec};
+use sophic_client::types::UpdatePositionRequest;
 
 pub(super) async fn list_cash_balances(
     State(state): State<AppState>,
@@ -27,4 +28,18 @@ pub(super) async fn list_positions(
     let world = lock(&state.world);
     let account = world.account_for(&principal, &account_id)?;
     Ok(json_response(StatusCode::OK, &world.positions(account)))
+}
+
+pub(super) async fn update_position(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((account_id, position_id)): Path<(String, String)>,
+    spec::Json(request): spec::Json<UpdatePositionRequest>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let mut world = lock(&state.world);
+    world.account_for(&principal, &account_id)?;
+    let position =
+        world.set_automatic_rollover(&account_id, &position_id, request.automatic_rollover, now)?;
+    Ok(json_response(StatusCode::OK, &position))
 }

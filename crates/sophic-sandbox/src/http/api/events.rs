@@ -51,7 +51,7 @@ pub(super) async fn list_events(
     };
     let events: Vec<_> = sources
         .iter()
-        .map(|(record, order)| record.event(order))
+        .filter_map(|(record, order)| record.event(order.as_deref()))
         .collect();
     Ok(json_response(StatusCode::OK, &events))
 }

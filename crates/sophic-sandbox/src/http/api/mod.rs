@@ -13,7 +13,7 @@ mod webhooks;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde::Serialize;
 
 use super::AppState;
@@ -46,6 +46,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/accounts/{account_id}/positions",
             get(accounts::list_positions),
+        )
+        .route(
+            "/accounts/{account_id}/positions/{position_id}",
+            patch(accounts::update_position),
         )
         .route("/instruments", get(instruments::list_instruments))
         .route(
