@@ -109,21 +109,79 @@ pub enum Command {
     /// The account's cash balances.
     #[command(after_help = "Example:\n  sophic balances --account acc_123456")]
     Balances,
-    /// The account's positions.
-    #[command(after_help = "Example:\n  sophic positions --json")]
-    Positions,
+    /// The account's positions, and their automatic rollover.
+    #[command(
+        after_help = "Examples:\n  sophic positions --json\n  sophic positions rollover pos_k2l3m4 on"
+    )]
+    Positions(PositionsArgs),
     /// Events, newest first.
     #[command(after_help = "Example:\n  sophic events --name order.settled --limit 5")]
     Events(EventsArgs),
     /// Register, change, test and verify webhooks.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
-    /// Run the sandbox server (a local Sophic) until Ctrl-C.
-    #[command(after_help = "Example:\n  sophic sandbox --port 4010 --clock held")]
-    Sandbox(sophic_sandbox::cli::Args),
-    /// The whole journey: buy 100.00 of ins_xyz789, follow it to settled, sell it back.
-    #[command(after_help = "Example:\n  sophic demo")]
-    Demo,
+    /// Run the sandbox server (a local Sophic) until Ctrl-C, or move a running one's clock.
+    #[command(
+        after_help = "Examples:\n  sophic sandbox --port 4010 --clock held\n  sophic sandbox advance 91d --base-url http://127.0.0.1:4010\n  sophic sandbox settle --base-url http://127.0.0.1:4010"
+    )]
+    Sandbox(SandboxArgs),
+    /// The whole journey: buy 100.00 of ins_xyz789, follow it to settled, sell it back;
+    /// with --rollover, a bill's life through rollover and maturity.
+    #[command(after_help = "Examples:\n  sophic demo\n  sophic demo --rollover")]
+    Demo(DemoArgs),
+}
+
+/// `sophic demo [--rollover]`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Buy the US 3-month bill on the run with automatic rollover, move the sandbox's clock
+    /// to its rollover day and past its maturity, and show the rollover order, the cash
+    /// below zero and the payout (needs a sandbox: the embedded one, or --base-url).
+    #[arg(long)]
+    pub rollover: bool,
+}
+
+/// `sophic positions [rollover POSITION on|off]`.
+#[derive(Debug, Args)]
+pub struct PositionsArgs {
+    #[command(subcommand)]
+    pub action: Option<PositionsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PositionsCommand {
+    /// Switch a position's automatic rollover (bills only; locked 4 days before maturity).
+    Rollover {
+        /// The position (`pos_…`).
+        position: String,
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        switch: String,
+    },
+}
+
+/// `sophic sandbox`: serve, or drive the clock of a sandbox already running at `--base-url`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub action: Option<SandboxCommand>,
+    #[command(flatten)]
+    pub serve: sophic_sandbox::cli::Args,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Move a held clock forward (`91d`, `36h`, `15m`, `90s` or seconds), running every
+    /// lifecycle step, issue, rollover and maturity on the way.
+    Advance {
+        /// How far: a number with `d`, `h`, `m` or `s`.
+        by: String,
+    },
+    /// Move the clock until every open order has settled or been cancelled.
+    Settle,
+    /// Show the sandbox's clock.
+    Clock,
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,7 +31,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli, out: &output::Output) -> Result<(), Failure> {
     match cli.command {
-        Command::Sandbox(args) => commands::sandbox(args).await,
+        Command::Sandbox(args::SandboxArgs {
+            action: Some(action),
+            ..
+        }) => commands::sandbox::control(action, &cli.connection, out).await,
+        Command::Sandbox(args) => commands::sandbox::serve(args.serve).await,
         Command::Webhooks(args::WebhooksCommand::Verify(verify)) => {
             commands::webhooks::verify(&verify, out)
         }

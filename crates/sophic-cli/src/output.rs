@@ -235,14 +235,17 @@ impl Output {
             "INSTRUMENT",
             "QUANTITY",
             "AVAILABLE",
+            "MATURITY",
             "ROLLOVER",
         ]);
         for p in positions {
+            let maturity = p.instrument.maturity_date.map(|d| d.to_string());
             table.add_row(vec![
                 Cell::new(&p.id),
                 Cell::new(format!("{} ({})", p.instrument.symbol, p.instrument.id)),
                 amount(Some(p.quantity)),
                 amount(Some(p.available_quantity)),
+                Cell::new(maturity.as_deref().unwrap_or("-")),
                 Cell::new(yes_no(Some(p.automatic_rollover))),
             ]);
         }

@@ -527,3 +527,78 @@ async fn sophic_sandbox_serves_until_stopped_and_prints_how_to_reach_it() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rollover_demo_shows_the_rollover_the_cash_below_zero_and_the_payout() {
+    let run = sophic(None, &["demo", "--rollover", "--json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    let rollover = report["rollover"].as_array().unwrap();
+    assert_eq!(rollover.len(), 1, "{report:#}");
+    assert_eq!(rollover[0]["purpose"], "rollover");
+    assert_eq!(rollover[0]["cash_amount"], report["buy"]["traded_quantity"]);
+    let below = &report["cash_after_rollover"][0]["total"];
+    assert!(below.as_str().unwrap().starts_with('-'), "{below}");
+    let after = &report["balances"][0]["total"];
+    assert!(!after.as_str().unwrap().starts_with('-'), "{after}");
+    assert_eq!(report["matured"].as_array().unwrap().len(), 1);
+    let positions = report["positions"].as_array().unwrap();
+    assert_eq!(positions.len(), 1, "only the new bill is held");
+    assert_eq!(positions[0]["automatic_rollover"], true);
+    assert_eq!(
+        positions[0]["instrument"]["id"],
+        rollover[0]["instrument"]["id"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clock_of_a_running_sandbox_moves_from_the_command_line_and_rollover_switches() {
+    let (sandbox, account) = sandbox().await;
+    let start = sandbox.now();
+    let moved = json(&ok(&sandbox, &account, &["sandbox", "advance", "91d", "--json"]).await);
+    let now: chrono::DateTime<chrono::Utc> = moved["now"].as_str().unwrap().parse().unwrap();
+    assert_eq!(now - start, chrono::TimeDelta::days(91));
+    assert_eq!(sandbox.now(), now);
+    let bad = sophic(Some((&sandbox, &account)), &["sandbox", "advance", "3w"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("91d"), "{}", bad.stderr);
+
+    let instruments = json(&ok(&sandbox, &account, &["instruments", "list", "--json"]).await);
+    let bill = instruments
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|i| i["symbol"].as_str().unwrap().starts_with("UST6M"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &sandbox,
+        &account,
+        &["orders", "buy", "--instrument", &bill, "--cash", "100.00"],
+    )
+    .await;
+    ok(&sandbox, &account, &["sandbox", "settle"]).await;
+    let positions = json(&ok(&sandbox, &account, &["positions", "--json"]).await);
+    let position = positions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["instrument"]["id"] == bill.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on = json(
+        &ok(
+            &sandbox,
+            &account,
+            &["positions", "rollover", &position, "on", "--json"],
+        )
+        .await,
+    );
+    assert_eq!(on["automatic_rollover"], true);
+    let human = ok(&sandbox, &account, &["positions"]).await;
+    assert!(human.contains("MATURITY"), "{human}");
+}

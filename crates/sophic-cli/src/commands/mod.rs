@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod orders;
+pub mod sandbox;
 pub mod webhooks;
 
 use std::str::FromStr;
@@ -9,7 +10,7 @@ use std::str::FromStr;
 use futures::{StreamExt, TryStreamExt};
 use sophic::types::EventName;
 
-use crate::args::{Command, EventsArgs, InstrumentsCommand};
+use crate::args::{Command, EventsArgs, InstrumentsCommand, PositionsArgs, PositionsCommand};
 use crate::failure::Failure;
 use crate::output::Output;
 use crate::target::Target;
@@ -28,14 +29,26 @@ pub async fn dispatch(command: Command, target: &Target, out: &Output) -> Result
             out.show(&balances, || out.balances(&balances));
             Ok(())
         }
-        Command::Positions => {
+        Command::Positions(PositionsArgs { action: None }) => {
             let positions = target.client.account(target.account()?).positions().await?;
             out.show(&positions, || out.positions(&positions));
             Ok(())
         }
+        Command::Positions(PositionsArgs {
+            action: Some(PositionsCommand::Rollover { position, switch }),
+        }) => {
+            let account = target.client.account(target.account()?);
+            let changed = account
+                .set_automatic_rollover(&position, switch == "on")
+                .await?;
+            let list = std::slice::from_ref(&changed);
+            out.show(&changed, || out.positions(list));
+            Ok(())
+        }
         Command::Events(args) => events(args, target, out).await,
         Command::Webhooks(command) => webhooks::run(command, target, out).await,
-        Command::Demo => demo::run(target, out).await,
+        Command::Demo(args) if args.rollover => demo::rollover(target, out).await,
+        Command::Demo(_) => demo::run(target, out).await,
         Command::Sandbox(_) => unreachable!("run before connecting"),
     }
 }
@@ -80,11 +93,4 @@ async fn events(args: EventsArgs, target: &Target, out: &Output) -> Result<(), F
     let events: Vec<_> = list.stream().take(args.limit).try_collect().await?;
     out.show(&events, || out.events(&events));
     Ok(())
-}
-
-/// `sophic sandbox`: runs the server until Ctrl-C.
-pub async fn sandbox(args: sophic_sandbox::cli::Args) -> Result<(), Failure> {
-    sophic_sandbox::cli::run(args)
-        .await
-        .map_err(|e| Failure::Unexpected(format!("the sandbox stopped: {e}")))
 }

@@ -1,0 +1,139 @@
+//! `sophic sandbox`: run the server, or drive the clock of one already running.
+
+use serde_json::{Value, json};
+
+use crate::args::{Connection, SandboxCommand};
+use crate::failure::Failure;
+use crate::output::Output;
+
+/// Runs the server until Ctrl-C.
+pub async fn serve(args: sophic_sandbox::cli::Args) -> Result<(), Failure> {
+    sophic_sandbox::cli::run(args)
+        .await
+        .map_err(|e| Failure::Unexpected(format!("the sandbox stopped: {e}")))
+}
+
+/// Moves or shows the clock of the sandbox at `--base-url` (its control plane, contract
+/// section 10; `SOPHIC_SANDBOX_CONTROL_TOKEN` is sent when set).
+pub async fn control(
+    action: SandboxCommand,
+    connection: &Connection,
+    out: &Output,
+) -> Result<(), Failure> {
+    let base = connection.base_url.as_deref().ok_or_else(|| {
+        Failure::usage(
+            "--base-url (or SOPHIC_BASE_URL) must name the running sandbox, such as http://127.0.0.1:4010",
+        )
+    })?;
+    let body = match &action {
+        SandboxCommand::Advance { by } => {
+            let seconds = duration_seconds(by)?;
+            call(
+                base,
+                "POST",
+                "/clock/advance",
+                Some(json!({ "seconds": seconds })),
+            )
+            .await?
+        }
+        SandboxCommand::Settle => call(base, "POST", "/clock/settle", Some(json!({}))).await?,
+        SandboxCommand::Clock => call(base, "GET", "/clock", None).await?,
+    };
+    out.show(&body, || {
+        let mut line = format!(
+            "clock {} ({})",
+            body["now"].as_str().unwrap_or("?"),
+            body["mode"].as_str().unwrap_or("?")
+        );
+        if let Some(steps) = body["steps"].as_u64() {
+            line.push_str(&format!(", {steps} steps ran"));
+        }
+        line
+    });
+    Ok(())
+}
+
+/// One request to the control plane of the sandbox at `base` (`path` under `/sandbox`),
+/// with `SOPHIC_SANDBOX_CONTROL_TOKEN` when set; the JSON answer, or why not.
+pub async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, Failure> {
+    let base = base.trim_end_matches('/');
+    let url = format!("{base}/sandbox{path}");
+    let http = reqwest::Client::new();
+    let mut request = match method {
+        "GET" => http.get(&url),
+        _ => http.post(&url),
+    };
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Ok(token) = std::env::var("SOPHIC_SANDBOX_CONTROL_TOKEN")
+        && !token.is_empty()
+    {
+        request = request.bearer_auth(token);
+    }
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| Failure::Unexpected(format!("could not reach the sandbox at {base}: {e}")))?;
+    let status = answer.status();
+    let body: Value = answer.json().await.map_err(|e| {
+        Failure::Unexpected(format!("{base} did not answer as a sandbox does: {e}"))
+    })?;
+    if !status.is_success() {
+        let detail = body["detail"].as_str().unwrap_or("refused");
+        return Err(Failure::Unexpected(format!(
+            "the sandbox said {status}: {detail}"
+        )));
+    }
+    Ok(body)
+}
+
+/// `91d`, `36h`, `15m`, `90s` or a plain number of seconds.
+pub fn duration_seconds(text: &str) -> Result<u64, Failure> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let scale = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => {
+            return Err(Failure::usage(format!(
+                "advance: `{text}` must be a number with d, h, m or s (91d, 36h, 15m, 90s)"
+            )));
+        }
+    };
+    let number: u64 = number.parse().map_err(|_| {
+        Failure::usage(format!(
+            "advance: `{text}` must be a whole number with d, h, m or s (91d, 36h, 15m, 90s)"
+        ))
+    })?;
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| Failure::usage(format!("advance: `{text}` is too far")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_seconds;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(duration_seconds("91d").unwrap(), 91 * 86_400);
+        assert_eq!(duration_seconds("36h").unwrap(), 36 * 3_600);
+        assert_eq!(duration_seconds("15m").unwrap(), 900);
+        assert_eq!(duration_seconds("90s").unwrap(), 90);
+        assert_eq!(duration_seconds("90").unwrap(), 90);
+        for bad in ["", "d", "1.5d", "-1d", "3w", "99999999999999999999d"] {
+            assert!(duration_seconds(bad).is_err(), "{bad}");
+        }
+    }
+}
