@@ -257,3 +257,169 @@ async fn a_soak_of_buys_sells_and_cancels_never_breaks_a_balance() {
         "every kind of operation happened: {outcomes:?}"
     );
 }
+
+/// The bills of a US series on the run today, newest first.
+async fn bills_on_the_run(client: &Client) -> Vec<InstrumentId> {
+    let mut bills: Vec<_> = client
+        .instruments()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| {
+            (i.symbol.starts_with("UST3M") || i.symbol.starts_with("UST6M"))
+                && i.trading_status == Some(sophic::types::TradingStatus::BuySell)
+        })
+        .collect();
+    bills.sort_by_key(|i| std::cmp::Reverse(i.initial_issue_date));
+    bills.into_iter().map(|i| i.id.parse().unwrap()).collect()
+}
+
+/// What the account's matured positions paid out: their quantity at 1.00 of face value.
+async fn payouts(client: &Client) -> Decimal {
+    let matured: Vec<_> = client
+        .events()
+        .list()
+        .name(sophic::types::EventName::PositionMatured)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    matured
+        .iter()
+        .map(|e| {
+            let quantity: Decimal = e.data["quantity"].as_str().unwrap().parse().unwrap();
+            quantity.round_dp(2)
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_soak_across_maturities_and_rollovers_conserves_cash_to_the_cent() {
+    let days = size("SOPHIC_SOAK_DAYS", 40);
+    let sandbox = Sandbox::start(SandboxConfig::held()).await.unwrap();
+    let start: Decimal = "5000.00".parse().unwrap();
+    let mut accounts = Vec::new();
+    for _ in 0..3 {
+        let account = sandbox
+            .create_account(&AccountSpec::usd("5000.00"))
+            .unwrap();
+        let client = client(&sandbox, &account);
+        accounts.push((account.id.parse::<AccountId>().unwrap(), client));
+    }
+    let bond: InstrumentId = "ins_xyz789".parse().unwrap();
+    let mut rng = Lcg(20261201);
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for day in 0..days {
+        let bills = bills_on_the_run(&accounts[0].1).await;
+        for (account, client) in &accounts {
+            let orders = client.orders(account);
+            for _ in 0..3 {
+                let cash: Amount = format!("{}.{:02}", 10 + rng.next(600), rng.next(100))
+                    .parse()
+                    .unwrap();
+                let outcome = match rng.next(5) {
+                    0 | 1 => {
+                        let bill = &bills[rng.next(bills.len() as u64) as usize];
+                        let rollover = rng.next(2) == 0;
+                        let request = OrderRequest::buy(bill, cash).automatic_rollover(rollover);
+                        orders.place(request).await.map(|_| "buy bill")
+                    }
+                    // The bond takes whole amounts (its required_cash_increment is 1).
+                    2 => orders
+                        .place(OrderRequest::buy(
+                            &bond,
+                            format!("{}.00", 10 + rng.next(600)).parse().unwrap(),
+                        ))
+                        .await
+                        .map(|_| "buy bond"),
+                    3 => {
+                        let held = client.account(account).positions().await.unwrap();
+                        match held.get(rng.next(held.len().max(1) as u64) as usize) {
+                            Some(p) if p.available_quantity >= Decimal::ONE => {
+                                let units = (p.available_quantity / Decimal::TWO).round_dp(0);
+                                let instrument: InstrumentId = p.instrument.id.parse().unwrap();
+                                let units = units.max(Decimal::ONE).to_string().parse().unwrap();
+                                orders
+                                    .place(OrderRequest::sell(&instrument, units))
+                                    .await
+                                    .map(|_| "sell")
+                            }
+                            _ => Ok("nothing to sell"),
+                        }
+                    }
+                    _ => {
+                        let held = client.account(account).positions().await.unwrap();
+                        match held.iter().find(|p| p.instrument.id.starts_with("ins_us")) {
+                            Some(p) => client
+                                .account(account)
+                                .set_automatic_rollover(&p.id, !p.automatic_rollover)
+                                .await
+                                .map(|_| "switch rollover"),
+                            None => Ok("nothing to switch"),
+                        }
+                    }
+                };
+                let outcome = match outcome {
+                    Ok(what) => what,
+                    Err(e) if e.is_insufficient_funds() => "insufficient_funds",
+                    Err(e) if e.is_insufficient_units() => "insufficient_units",
+                    Err(e) if e.code() == Some(&sophic::types::ErrorCode::InvalidParam) => {
+                        "refused (rollover locked, or a rule)"
+                    }
+                    Err(e) => panic!("day {day}: an unexpected failure: {e}"),
+                };
+                *outcomes.entry(outcome).or_default() += 1;
+            }
+            // A placement cancelled at once releases all it reserved.
+            if let Ok(placed) = orders
+                .place(OrderRequest::buy(&bond, "10.00".parse().unwrap()))
+                .await
+            {
+                orders.cancel(&placed.id.parse().unwrap()).await.unwrap();
+                *outcomes.entry("cancel").or_default() += 1;
+            }
+        }
+        sandbox.advance(Duration::from_secs(86_400));
+        let broken = sandbox.broken_invariants();
+        assert!(broken.is_empty(), "day {day}: {broken:?}");
+        // Every order placed that day, and every rollover placed at midnight, has settled:
+        // the cash is the start, plus sells and payouts, less buys and fees, to the cent.
+        for (account, client) in &accounts {
+            let orders = all_orders(client, account).await;
+            assert!(
+                orders.iter().all(|o| o.status.is_terminal()),
+                "day {day}: {account} has an open order"
+            );
+            let expected = expected_cash(start, &orders) + payouts(client).await;
+            let balances = client.account(account).cash_balances().await.unwrap();
+            assert_eq!(
+                balances[0].total, expected,
+                "day {day}: {account} reconciles"
+            );
+        }
+    }
+    let rollovers: usize = {
+        let mut n = 0;
+        for (account, client) in &accounts {
+            n += all_orders(client, account)
+                .await
+                .iter()
+                .filter(|o| o.purpose == sophic::types::OrderPurpose::Rollover)
+                .count();
+        }
+        n
+    };
+    let matured: Decimal = {
+        let mut total = Decimal::ZERO;
+        for (_, client) in &accounts {
+            total += payouts(client).await;
+        }
+        total
+    };
+    println!(
+        "maturity soak: {days} days, {rollovers} rollovers, {matured} paid out, outcomes {outcomes:?}"
+    );
+    assert!(rollovers > 0, "some positions rolled over");
+    assert!(matured > Decimal::ZERO, "some positions matured");
+}
