@@ -358,3 +358,132 @@ async fn a_maturity_delivery_verifies_with_the_wall_clock_after_a_jump_of_three_
         other => panic!("expected position.matured, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_large_order_fills_in_several_trades_and_a_cancel_midway_releases_the_remainder() {
+    let world = World::new(AccountSpec::usd("10000.00").position("ins_xyz789", "1000")).await;
+    world
+        .sandbox
+        .set_lot("ins_xyz789", "100".parse().unwrap())
+        .unwrap();
+    let bond: InstrumentId = "ins_xyz789".parse().unwrap();
+    let orders = world.client.orders(&world.id());
+
+    // A buy of 500.00 at 0.99 is 502.52 units: five trades of 100 and one of 2.52.
+    let buy = orders
+        .place(OrderRequest::buy(&bond, "500.00".parse().unwrap()))
+        .await
+        .unwrap();
+    world.sandbox.settle();
+    let buy = orders.get(&buy.id.parse().unwrap()).await.unwrap();
+    assert_eq!(buy.status, OrderStatus::Settled);
+    let sizes: Vec<String> = buy.trades.iter().map(|t| t.quantity.to_string()).collect();
+    assert_eq!(sizes, ["100", "100", "100", "100", "100", "2.52"]);
+    let sum: Decimal = buy.trades.iter().map(|t| t.quantity).sum();
+    assert_eq!(sum, buy.traded_quantity);
+    let notional: Decimal = buy.trades.iter().map(|t| t.notional).sum();
+    assert_eq!(notional, buy.traded_notional);
+    assert_eq!(
+        world.usd().await,
+        "10000.00".parse::<Decimal>().unwrap() - notional - buy.fees
+    );
+
+    // A sell of 350 units, cancelled after its second trade: 200 sold, 150 released.
+    let before_cash = world.usd().await;
+    let sell = orders
+        .place(OrderRequest::sell(&bond, "350".parse().unwrap()))
+        .await
+        .unwrap();
+    let id = sell.id.parse().unwrap();
+    let mut seen = orders.get(&id).await.unwrap();
+    while seen.trades.len() < 2 {
+        world.sandbox.advance(Duration::from_secs(1));
+        seen = orders.get(&id).await.unwrap();
+        assert!(!seen.status.is_terminal(), "{seen:?}");
+    }
+    assert_eq!(
+        seen.status,
+        OrderStatus::Executing,
+        "still executing between trades"
+    );
+    assert_eq!(seen.traded_quantity.to_string(), "200");
+    let held = world.position_in("ins_xyz789").await.unwrap();
+    assert_eq!(held.available_quantity, held.quantity - Decimal::from(150));
+    let cancelled = orders.cancel(&id).await.unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(cancelled.trades.len(), 2);
+    let fees = (cancelled.traded_notional * Decimal::new(5, 3)).round_dp(2);
+    assert_eq!(cancelled.fees, fees, "the fees of the filled part");
+    let held_after = world.position_in("ins_xyz789").await.unwrap();
+    assert_eq!(
+        held_after.available_quantity, held_after.quantity,
+        "the remainder is free"
+    );
+    assert_eq!(held_after.quantity, held.quantity);
+    assert_eq!(
+        world.usd().await,
+        before_cash + cancelled.traded_notional - fees
+    );
+    assert_eq!(world.sandbox.broken_invariants(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn in_the_market_profile_fills_settle_on_business_days() {
+    let mut config = SandboxConfig::held();
+    config.rules.timing = sophic_sandbox::Timing::Market;
+    // Friday 2026-03-13, 10:00 UTC: a US bill (T+1) settles on Monday, a German bill (T+2)
+    // on Tuesday; the weekend never counts.
+    config.start = "2026-03-13T10:00:00Z".parse().unwrap();
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let account = sandbox
+        .create_account(&AccountSpec::usd("1000.00").cash(sophic::types::Currency::Eur, "1000.00"))
+        .unwrap();
+    let client = Client::builder()
+        .base_url(sandbox.base_url())
+        .token(account.token.clone())
+        .build()
+        .unwrap();
+    let orders = client.orders(&account.id.parse().unwrap());
+    let mut placed = Vec::new();
+    for bill in [BILL, "ins_de6m_260312"] {
+        let instrument: InstrumentId = bill.parse().unwrap();
+        let order = orders
+            .place(OrderRequest::buy(&instrument, "100.00".parse().unwrap()))
+            .await
+            .unwrap();
+        placed.push(order.id.parse().unwrap());
+    }
+    sandbox.advance(Duration::from_secs(60));
+    for id in &placed {
+        assert_eq!(orders.get(id).await.unwrap().status, OrderStatus::Filled);
+    }
+    sandbox.settle();
+    let us = orders.get(&placed[0]).await.unwrap();
+    let de = orders.get(&placed[1]).await.unwrap();
+    assert_eq!(us.settled_at, Some(midnight(2026, 3, 16)), "Monday");
+    assert_eq!(de.settled_at, Some(midnight(2026, 3, 17)), "Tuesday");
+}
+
+#[tokio::test]
+async fn an_order_fills_in_at_most_a_hundred_trades_however_small_the_lot() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    world
+        .sandbox
+        .set_lot("ins_xyz789", "1".parse().unwrap())
+        .unwrap();
+    let order = world.buy("ins_xyz789", "500.00", false).await;
+    let order = world
+        .client
+        .orders(&world.id())
+        .get(&order.id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(order.status, OrderStatus::Settled);
+    assert_eq!(order.trades.len(), 100);
+    assert!(
+        order.trades[..99]
+            .iter()
+            .all(|t| t.quantity == Decimal::ONE)
+    );
+    assert_eq!(order.trades[99].quantity.to_string(), "403.52");
+}

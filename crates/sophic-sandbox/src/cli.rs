@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use crate::world::Timing;
 use crate::{ClockMode, Sandbox, SandboxConfig};
 
 /// Runs a local Sophic sandbox.
@@ -23,6 +24,10 @@ pub struct Args {
     /// Milliseconds between lifecycle steps in real time.
     #[arg(long, env = "SOPHIC_SANDBOX_STEP_MS", default_value_t = 1000)]
     pub step_ms: u64,
+    /// `fast`: fills settle after a step; `market`: on the settlement date (T+1 business
+    /// days for US and GB issuers, T+2 for others).
+    #[arg(long, env = "SOPHIC_SANDBOX_TIMING", default_value = "fast", value_parser = parse_timing)]
+    pub timing: Timing,
     /// Fee rate on buys' cash and sells' notional.
     #[arg(long, env = "SOPHIC_SANDBOX_FEE_RATE", default_value = "0.005")]
     pub fee_rate: Decimal,
@@ -49,6 +54,14 @@ pub struct Args {
     pub allowed_hosts: Vec<String>,
 }
 
+fn parse_timing(s: &str) -> Result<Timing, String> {
+    match s {
+        "fast" => Ok(Timing::Fast),
+        "market" => Ok(Timing::Market),
+        _ => Err("must be fast or market".into()),
+    }
+}
+
 fn parse_mode(s: &str) -> Result<ClockMode, String> {
     match s {
         "realtime" => Ok(ClockMode::Realtime),
@@ -69,6 +82,7 @@ impl Args {
         };
         config.addr = SocketAddr::new(self.host, self.port);
         config.rules.fee_rate = self.fee_rate;
+        config.rules.timing = self.timing;
         if let Some(seed) = self.seed {
             config.seed = seed;
             config.secret_seed = Some(seed);

@@ -46,7 +46,7 @@ pub use clock::{Clock, ClockMode};
 pub use error::ApiError;
 pub use faults::{FaultKind, FaultSpec};
 pub use http::guard::Access;
-pub use world::{AccountSpec, Delays, OauthClient, Rules};
+pub use world::{AccountSpec, Delays, OauthClient, Rules, Timing};
 
 use clock::lock;
 use world::World;
@@ -430,14 +430,22 @@ impl Sandbox {
     /// Pins an instrument's price (until [`Sandbox::unpin_price`]).
     pub fn set_price(&self, instrument: &str, price: Decimal) -> Result<(), ApiError> {
         lock(&self.shared.world)
-            .set_market(instrument, Some(Some(price)), None)
+            .set_market(instrument, Some(Some(price)), None, None)
+            .map(drop)
+    }
+
+    /// Sets the most units one trade of `instrument` carries (larger orders fill in
+    /// several trades, one per lifecycle step).
+    pub fn set_lot(&self, instrument: &str, lot: Decimal) -> Result<(), ApiError> {
+        lock(&self.shared.world)
+            .set_market(instrument, None, None, Some(lot))
             .map(drop)
     }
 
     /// Lets an instrument's price follow the market again.
     pub fn unpin_price(&self, instrument: &str) -> Result<(), ApiError> {
         lock(&self.shared.world)
-            .set_market(instrument, Some(None), None)
+            .set_market(instrument, Some(None), None, None)
             .map(drop)
     }
 
@@ -456,7 +464,7 @@ impl Sandbox {
         status: sophic_client::types::TradingStatus,
     ) -> Result<(), ApiError> {
         lock(&self.shared.world)
-            .set_market(instrument, None, Some(status))
+            .set_market(instrument, None, Some(status), None)
             .map(drop)
     }
 

@@ -36,6 +36,11 @@ pub fn latest_instant() -> DateTime<Utc> {
     DateTime::from_timestamp(7_258_118_400, 0).expect("2200-01-01T00:00:00Z is representable")
 }
 
+/// The most trades one order fills in: its last trade takes all that remains, so an order
+/// far larger than its instrument's lot (or a tiny pinned price) cannot take millions of
+/// steps, or hold millions of trades.
+pub const MAX_TRADES_PER_ORDER: usize = 100;
+
 /// The most requests one armed fault may hit.
 pub const MAX_FAULT_COUNT: u32 = 1_000_000;
 

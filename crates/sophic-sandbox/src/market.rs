@@ -31,7 +31,13 @@ pub struct Listing {
     pub goes_through_auction: bool,
     /// The bill series it belongs to (its successor is that series' bill on the run).
     series: Option<usize>,
+    /// The most units one trade carries; a larger order fills in several trades.
+    lot: Decimal,
 }
+
+/// The lot every instrument starts with: 10,000 units, so the demo's 100.00 (and any order
+/// up to about 9,900.00) fills in one trade.
+pub const DEFAULT_LOT: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 impl Listing {
     /// The instrument's trading currency.
@@ -99,6 +105,16 @@ impl Listing {
                 discount_price(drifted_yield(*base_yield, today), days)
             }
         }
+    }
+
+    /// The most units one trade carries.
+    pub fn lot(&self) -> Decimal {
+        self.lot
+    }
+
+    /// Sets the lot (the control plane bounds it).
+    pub fn set_lot(&mut self, lot: Decimal) {
+        self.lot = lot;
     }
 
     /// Whether a price is pinned through the control plane.
@@ -379,6 +395,7 @@ fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
         pinned: None,
         goes_through_auction: true,
         series: Some(series),
+        lot: DEFAULT_LOT,
         instrument: Instrument {
             id: format!("ins_{}_{stamp}", s.key),
             name: format!("{} {}", s.name, maturity.format("%Y-%m-%d")),
@@ -596,6 +613,7 @@ fn bonds() -> Vec<Listing> {
                 pinned: None,
                 goes_through_auction: false,
                 series: None,
+                lot: DEFAULT_LOT,
                 instrument: Instrument {
                     id: s.id.into(),
                     name: s.name.into(),

@@ -181,6 +181,7 @@ struct MarketChange {
     #[serde(default, deserialize_with = "present")]
     price: Option<Option<String>>,
     trading_status: Option<String>,
+    lot: Option<String>,
 }
 
 /// A field that is present, even as `null` (so `null` and absent differ).
@@ -213,13 +214,19 @@ async fn set_instrument(
             })
         })
         .transpose()?;
+    let lot = request
+        .lot
+        .as_deref()
+        .map(|l| decimal(l, "body.lot"))
+        .transpose()?;
     let now = state.clock.now();
-    let listing = lock(&state.world).set_market(&instrument_id, price, status)?;
+    let listing = lock(&state.world).set_market(&instrument_id, price, status, lot)?;
     let today = now.date_naive();
     let answer = json!({
         "instrument": listing.full(today),
         "price": listing.price(today),
         "pinned": listing.is_pinned(),
+        "lot": listing.lot(),
     });
     Ok(axum::Json(answer).into_response())
 }

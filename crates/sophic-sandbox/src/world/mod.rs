@@ -74,6 +74,17 @@ impl Default for Delays {
     }
 }
 
+/// When a filled order settles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timing {
+    /// After [`Delays::filled`] (seconds): the demo's and the CLI's profile.
+    #[default]
+    Fast,
+    /// At 00:00 UTC of the settlement date: T+1 business days for US and GB issuers, T+2
+    /// for others, weekends skipped (contract section 11).
+    Market,
+}
+
 /// The market rules of the simulation.
 #[derive(Clone, Debug)]
 pub struct Rules {
@@ -81,6 +92,8 @@ pub struct Rules {
     pub fee_rate: Decimal,
     /// Lifecycle delays.
     pub delays: Delays,
+    /// When fills settle.
+    pub timing: Timing,
 }
 
 impl Default for Rules {
@@ -88,6 +101,7 @@ impl Default for Rules {
         Self {
             fee_rate: Decimal::new(5, 3),
             delays: Delays::default(),
+            timing: Timing::default(),
         }
     }
 }
@@ -99,6 +113,23 @@ pub struct NewOrder {
     pub instrument: String,
     /// Buy (with cash) or sell (with units).
     pub side: NewSide,
+}
+
+/// What one trade step did.
+enum Traded {
+    /// It was the last trade: the order is `filled`.
+    Filled,
+    /// More trades follow: the order stays `executing`.
+    More,
+    /// It could not trade: the order is `cancelled`.
+    Cancelled,
+}
+
+/// One trade's figures.
+struct TradeFigures {
+    units: Decimal,
+    notional: Decimal,
+    last: bool,
 }
 
 /// The figures of a new order, fixed at placement.
@@ -406,13 +437,22 @@ impl World {
     }
 
     /// Pins an instrument's price (`Some(Some(p))`), unpins it (`Some(None)`: it follows
-    /// the market again) and/or sets its trading status.
+    /// the market again), and/or sets its trading status and its lot (the most units one
+    /// trade carries).
     pub fn set_market(
         &mut self,
         id: &str,
         price: Option<Option<Decimal>>,
         status: Option<TradingStatus>,
+        lot: Option<Decimal>,
     ) -> Result<Listing, ApiError> {
+        if lot.is_some_and(|l| l < Decimal::new(1, 2) || l > limits::MAX_AMOUNT) {
+            return Err(ApiError::param(
+                "body.lot",
+                ErrorParamCode::OutOfRange,
+                format!("must be from 0.01 to {}", limits::MAX_AMOUNT),
+            ));
+        }
         if price
             .flatten()
             .is_some_and(|p| !(limits::MIN_PRICE..=limits::MAX_PRICE).contains(&p))
@@ -436,6 +476,9 @@ impl World {
         }
         if let Some(status) = status {
             listing.instrument.trading_status = Some(status);
+        }
+        if let Some(lot) = lot {
+            listing.set_lot(lot);
         }
         Ok(listing.clone())
     }
@@ -682,7 +725,20 @@ impl World {
     fn cancel_with(&mut self, order_id: &str, reason: OrderCancelledReason, now: DateTime<Utc>) {
         self.release(order_id);
         self.unschedule(order_id);
+        // A partly filled order keeps its trades and pays the fees of the filled part
+        // (contract section 11); an order that never traded pays none.
+        let order = &self.orders[order_id];
+        let fees = if order.trades.is_empty() {
+            order.fees
+        } else {
+            let fees = cents(order.traded_notional * self.rules.fee_rate);
+            let account = order.account.clone().unwrap_or_default();
+            let currency = order.currency.clone();
+            self.ledger.credit(&account, &currency, -fees);
+            fees
+        };
         let order = self.order_mut(order_id);
+        order.fees = fees;
         order.status = OrderStatus::Cancelled;
         order.cancelled_reason = Some(reason);
         order.cancelled_at = Some(now);
@@ -696,12 +752,13 @@ impl World {
         let order = &self.orders[order_id];
         let account = order.account.as_deref().unwrap_or_default();
         match order.side {
+            // What earlier trades spent was released as they traded.
             OrderSide::Buy => {
-                let cash = order.cash_amount.unwrap_or_default();
+                let cash = order.cash_amount.unwrap_or_default() - order.traded_notional;
                 self.ledger.release_cash(account, &order.currency, cash);
             }
             OrderSide::Sell => {
-                let units = order.quantity.unwrap_or_default();
+                let units = order.quantity.unwrap_or_default() - order.traded_quantity;
                 self.ledger
                     .release_units(account, &order.instrument.id, units);
             }
@@ -943,12 +1000,16 @@ impl World {
                     self.schedule_next(order_id, at + delays.executing);
                 }
             }
-            OrderStatus::Executing => {
-                // A fill that cannot happen cancels the order instead.
-                if self.fill(order_id, &listing, at) {
-                    self.schedule_next(order_id, at + delays.filled);
+            OrderStatus::Executing => match self.trade(order_id, &listing, at) {
+                Traded::Filled => {
+                    let due = self.settles_at(&listing, at);
+                    self.schedule_next(order_id, due);
                 }
-            }
+                // The next trade after the same delay as the first.
+                Traded::More => self.schedule_next(order_id, at + delays.executing),
+                // A trade that cannot happen cancels the order instead.
+                Traded::Cancelled => {}
+            },
             OrderStatus::Filled => {
                 let order = self.order_mut(order_id);
                 order.settled_at = Some(at);
@@ -959,6 +1020,18 @@ impl World {
             }
             // Terminal: nothing follows.
             OrderStatus::Settled | OrderStatus::Cancelled | OrderStatus::Unknown(_) => {}
+        }
+    }
+
+    /// When an order of `listing` filled at `at` settles.
+    fn settles_at(&self, listing: &Listing, at: DateTime<Utc>) -> DateTime<Utc> {
+        match self.rules.timing {
+            Timing::Fast => at + self.rules.delays.filled,
+            Timing::Market => {
+                let day =
+                    crate::market::add_business_days(at.date_naive(), listing.settlement_days());
+                day.and_hms_opt(0, 0, 0).map_or(at, |t| t.and_utc())
+            }
         }
     }
 
@@ -975,20 +1048,31 @@ impl World {
         Arc::make_mut(self.orders.get_mut(order_id).expect("the caller found it"))
     }
 
-    /// Executes an order at the listing's price: moves cash and units, records the trade.
-    /// Returns false when the order had to be cancelled instead.
-    fn fill(&mut self, order_id: &str, listing: &Listing, at: DateTime<Utc>) -> bool {
+    /// Executes the order's next trade at the listing's price: at most the listing's lot
+    /// in units (contract section 11), moving cash and units and recording the trade.
+    fn trade(&mut self, order_id: &str, listing: &Listing, at: DateTime<Utc>) -> Traded {
         let order = Arc::clone(&self.orders[order_id]);
         let price = listing.price(at.date_naive());
-        let Some((units, notional, fees)) = self.trade_figures(&order, listing, price) else {
+        let Some(figures) = self.trade_figures(&order, listing, price) else {
             // Placement bounds every amount and the control plane every price, so this
             // is out of reach; if it is ever reached, the order is cancelled, not panicked.
             self.cancel_with(order_id, OrderCancelledReason::System, at);
-            return false;
+            return Traded::Cancelled;
         };
+        let TradeFigures {
+            units,
+            notional,
+            last,
+        } = figures;
         if units <= Decimal::ZERO {
-            self.cancel_with(order_id, OrderCancelledReason::InsufficientFunds, at);
-            return false;
+            if order.trades.is_empty() {
+                self.cancel_with(order_id, OrderCancelledReason::InsufficientFunds, at);
+                return Traded::Cancelled;
+            }
+            // The cash left after the earlier trades buys no unit: those trades are all.
+            drop(order);
+            self.finish_fill(order_id, at);
+            return Traded::Filled;
         }
         let account = self
             .ledger
@@ -1007,9 +1091,8 @@ impl World {
         };
         if !balances_fit {
             self.cancel_with(order_id, OrderCancelledReason::System, at);
-            return false;
+            return Traded::Cancelled;
         }
-        self.release(order_id);
         let account_id = order.account.clone().unwrap_or_default();
         // A position is opened (and given an id) only by the first fill of its instrument.
         let has_holding = self
@@ -1019,14 +1102,21 @@ impl World {
             .is_some();
         let new_holding = (!has_holding).then(|| self.new_holding(Decimal::ZERO, at));
         let trade_id = self.ids.next("trd");
-        let cash_change = match order.side {
-            OrderSide::Buy => -(notional + fees),
-            OrderSide::Sell => notional - fees,
+        // The trade's part of the reservation is spent now; the rest waits for later trades.
+        match order.side {
+            OrderSide::Buy => {
+                self.ledger
+                    .release_cash(&account_id, &order.currency, notional);
+                self.ledger.credit(&account_id, &order.currency, -notional);
+            }
+            OrderSide::Sell => {
+                self.ledger
+                    .release_units(&account_id, &listing.instrument.id, units);
+                self.ledger.credit(&account_id, &order.currency, notional);
+            }
             // Cancelled before this point (`balances_fit`).
-            OrderSide::Unknown(_) => Decimal::ZERO,
-        };
-        self.ledger
-            .credit(&account_id, &order.currency, cash_change);
+            OrderSide::Unknown(_) => {}
+        }
         let holding = self
             .ledger
             .holding_mut(&account_id, &listing.instrument.id, || {
@@ -1047,10 +1137,9 @@ impl World {
         drop(order);
         let order = self.order_mut(order_id);
         order.position = Some(position_id.clone());
-        order.traded_quantity = units;
-        order.traded_notional = notional;
-        order.fees = fees;
-        order.filled_at = Some(at);
+        order.traded_quantity += units;
+        order.traded_notional += notional;
+        order.modified_at = at;
         // A Trade is 680 bytes: a first push would reserve room for four (2.7 KB).
         order.trades.reserve_exact(1);
         order.trades.push(Trade {
@@ -1069,31 +1158,70 @@ impl World {
             instrument: listing.summary(),
             created_at: at,
         });
-        self.set_status(order_id, OrderStatus::Filled, at);
-        true
+        if last {
+            self.finish_fill(order_id, at);
+            Traded::Filled
+        } else {
+            Traded::More
+        }
     }
 
-    /// Units, notional and fees of an order's trade at the listing's price, with every
-    /// step checked (`None` on an overflow, which the sandbox's limits keep out of reach).
+    /// After the last trade: the fees are charged, what is still reserved is released
+    /// (a buy's unspent cash), and the order is `filled`.
+    fn finish_fill(&mut self, order_id: &str, at: DateTime<Utc>) {
+        self.release(order_id);
+        let order = &self.orders[order_id];
+        let account = order.account.clone().unwrap_or_default();
+        let currency = order.currency.clone();
+        let fees = match order.side {
+            OrderSide::Buy => order.fees,
+            // Bounded: the notional is at most MAX_AMOUNT × MAX_PRICE, the rate below 1.
+            OrderSide::Sell => cents(order.traded_notional * self.rules.fee_rate),
+            OrderSide::Unknown(_) => Decimal::ZERO,
+        };
+        self.ledger.credit(&account, &currency, -fees);
+        let order = self.order_mut(order_id);
+        order.fees = fees;
+        order.filled_at = Some(at);
+        self.set_status(order_id, OrderStatus::Filled, at);
+    }
+
+    /// The next trade of an order at `price`: its units and notional, and whether it is
+    /// the last (the rest fits in one lot). Every step is checked (`None` on an overflow,
+    /// which the sandbox's limits keep out of reach).
     fn trade_figures(
         &self,
         order: &Order,
         listing: &Listing,
         price: Decimal,
-    ) -> Option<(Decimal, Decimal, Decimal)> {
+    ) -> Option<TradeFigures> {
+        // The last trade an order may have takes everything left.
+        let lot = if order.trades.len() + 1 >= limits::MAX_TRADES_PER_ORDER {
+            limits::MAX_AMOUNT.checked_div(limits::MIN_PRICE)?
+        } else {
+            listing.lot()
+        };
         match order.side {
             OrderSide::Buy => {
-                let net = order.net_cash_amount.unwrap_or_default();
-                let units = net
+                let net = order.net_cash_amount.unwrap_or_default() - order.traded_notional;
+                let all = net
                     .checked_div(price)?
                     .round_dp_with_strategy(listing.precision(), RoundingStrategy::ToZero);
-                Some((units, cents(units.checked_mul(price)?), order.fees))
+                let units = all.min(lot);
+                Some(TradeFigures {
+                    units,
+                    notional: cents(units.checked_mul(price)?),
+                    last: units == all,
+                })
             }
             OrderSide::Sell => {
-                let units = order.quantity.unwrap_or_default();
-                let notional = cents(units.checked_mul(price)?);
-                let fees = cents(notional.checked_mul(self.rules.fee_rate)?);
-                Some((units, notional, fees))
+                let rest = order.quantity.unwrap_or_default() - order.traded_quantity;
+                let units = rest.min(lot);
+                Some(TradeFigures {
+                    units,
+                    notional: cents(units.checked_mul(price)?),
+                    last: units == rest,
+                })
             }
             OrderSide::Unknown(_) => None,
         }
