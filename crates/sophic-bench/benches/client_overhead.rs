@@ -28,10 +28,13 @@ use tokio::runtime::Runtime;
 
 const GROUP: &str = "client_overhead";
 const BASELINE: &str = "reqwest_serde_json";
-const CONTENDERS: [Contender; 3] = [
+const CONTENDERS: [Contender; 4] = [
     Contender::context("reqwest_generated_order"),
     Contender::context("generated_client"),
     Contender::within("sophic_sdk", 1.05),
+    // The SDK with a user layer that does nothing: what `ClientBuilder::layer` itself costs
+    // (the boxed service every attempt then goes through). Target: under 1 µs a call.
+    Contender::context("sophic_sdk_identity_layer"),
 ];
 
 /// Idempotency keys: one per placement, the same scheme for every client.
@@ -48,6 +51,7 @@ struct Clients {
     generated: sophic_client::Client,
     body: PlaceOrderRequest,
     sdk: OrdersHandler,
+    sdk_layered: OrdersHandler,
     instrument: InstrumentId,
     cash: Amount,
     _sandbox: Sandbox,
@@ -67,6 +71,12 @@ impl Clients {
             .token(&account.token)
             .build()
             .expect("an SDK client");
+        let layered = sophic::Client::builder()
+            .base_url(&base_url)
+            .token(&account.token)
+            .layer(tower::layer::util::Identity::new())
+            .build()
+            .expect("an SDK client with a layer");
         let (instrument, cash): (InstrumentId, Amount) = (
             INSTRUMENT.parse().expect("an instrument id"),
             CASH.parse().expect("an amount"),
@@ -81,6 +91,7 @@ impl Clients {
                 ClientState::with_token(SecretString::from(account.token.clone())),
             ),
             sdk: sdk.orders(&account.id.parse::<AccountId>().expect("an account id")),
+            sdk_layered: layered.orders(&account.id.parse::<AccountId>().expect("an account id")),
             instrument,
             cash,
             account: account.id,
@@ -113,8 +124,15 @@ impl Clients {
                     .await
                     .expect("placed"),
             ),
-            _ => drop(
+            3 => drop(
                 self.sdk
+                    .place(OrderRequest::buy(&self.instrument, self.cash))
+                    .idempotency_key(next_key())
+                    .await
+                    .expect("placed"),
+            ),
+            _ => drop(
+                self.sdk_layered
                     .place(OrderRequest::buy(&self.instrument, self.cash))
                     .idempotency_key(next_key())
                     .await

@@ -31,7 +31,16 @@ pub use generated::*;
 #[derive(Clone, Default)]
 pub struct ClientState {
     token: Arc<RwLock<Option<Bearer>>>,
+    /// The exchange every request goes through, when the user wrapped it in middleware.
+    service: Option<HttpService>,
 }
+
+/// One HTTP exchange as a tower service: what middleware wraps (tracing spans, an extra
+/// header, a client-side rate limit, a proxy rule). The innermost service is the
+/// `reqwest::Client` itself; a layer may also answer without sending (a synthesized
+/// `reqwest::Response`), which the client then treats as the service's answer.
+pub type HttpService =
+    tower::util::BoxCloneSyncService<reqwest::Request, reqwest::Response, reqwest::Error>;
 
 /// A token and the header that carries it (or why it cannot be carried).
 struct Bearer {
@@ -52,6 +61,12 @@ impl Bearer {
 }
 
 impl ClientState {
+    /// Sends every request through `service` instead of the client's `reqwest::Client`.
+    pub fn with_service(mut self, service: HttpService) -> Self {
+        self.service = Some(service);
+        self
+    }
+
     /// State with no token: requests go out without `Authorization`.
     pub fn new() -> Self {
         Self::default()
@@ -64,6 +79,7 @@ impl ClientState {
         bearer.header.as_ref().map_err(Clone::clone)?;
         Ok(Self {
             token: Arc::new(RwLock::new(Some(bearer))),
+            service: None,
         })
     }
 
@@ -110,6 +126,7 @@ impl fmt::Debug for ClientState {
         };
         f.debug_struct("ClientState")
             .field("token", &format_args!("{token}"))
+            .field("middleware", &self.service.is_some())
             .finish()
     }
 }
@@ -149,7 +166,13 @@ impl ClientHooks<ClientState> for Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client.execute(request).await?;
+        let response = match &self.inner.service {
+            Some(service) => {
+                use tower::ServiceExt as _;
+                service.clone().oneshot(request).await?
+            }
+            None => self.client.execute(request).await?,
+        };
         if !(response.status().is_client_error() || response.status().is_server_error()) {
             return Ok(response);
         }

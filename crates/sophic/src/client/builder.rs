@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use sophic_client::ClientState;
+use sophic_client::{ClientState, HttpService};
 
 use super::auth::TokenManager;
 use super::retry::RetryPolicy;
@@ -113,6 +113,18 @@ pub struct ClientBuilder {
     wait: WaitDefaults,
     insecure_http_allowed: bool,
     detect_duplicates: bool,
+    /// Middleware, outermost first.
+    layers: Vec<Layer>,
+}
+
+/// One layer of middleware, boxed so that a builder can hold layers of different types.
+#[derive(Clone)]
+struct Layer(std::sync::Arc<dyn Fn(HttpService) -> HttpService + Send + Sync>);
+
+impl std::fmt::Debug for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Layer")
+    }
 }
 
 impl Default for ClientBuilder {
@@ -128,6 +140,7 @@ impl Default for ClientBuilder {
             wait: WaitDefaults::default(),
             insecure_http_allowed: false,
             detect_duplicates: true,
+            layers: Vec::new(),
         }
     }
 }
@@ -220,6 +233,42 @@ impl ClientBuilder {
         self
     }
 
+    /// Wraps every HTTP exchange (the API's and the token endpoint's) in a tower layer: your
+    /// own middleware, for OpenTelemetry spans, an extra header, a proxy rule or a
+    /// client-side rate limit, without replacing the `reqwest::Client`. Layers added first
+    /// are outermost, as in `tower::ServiceBuilder`. The SDK's retries, idempotency keys
+    /// and timeouts stay outside: each attempt passes through the layers once.
+    ///
+    /// ```
+    /// use sophic::Client;
+    /// use tower::util::MapRequestLayer;
+    ///
+    /// let client = Client::builder()
+    ///     .base_url("http://127.0.0.1:4010")
+    ///     .token("token")
+    ///     .layer(MapRequestLayer::new(|mut request: reqwest::Request| {
+    ///         request.headers_mut().insert("x-team", "payments".parse().unwrap());
+    ///         request
+    ///     }))
+    ///     .build()?;
+    /// # Ok::<(), sophic::Error>(())
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<HttpService> + Send + Sync + 'static,
+        L::Service: tower::Service<reqwest::Request, Response = reqwest::Response, Error = reqwest::Error>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<reqwest::Request>>::Future: Send + 'static,
+    {
+        self.layers.push(Layer(std::sync::Arc::new(move |inner| {
+            HttpService::new(layer.layer(inner))
+        })));
+        self
+    }
+
     /// The first interval between two polls of an order being waited for (1 s by default).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.wait.poll_interval = interval;
@@ -263,6 +312,19 @@ impl ClientBuilder {
             Some(client) => client,
             None => self.build_http_client(&base_url)?,
         };
+        // The exchange, wrapped in the user's layers (the last added innermost).
+        let service = (!self.layers.is_empty()).then(|| {
+            self.layers
+                .iter()
+                .rev()
+                .fold(HttpService::new(http.clone()), |inner, layer| {
+                    (layer.0)(inner)
+                })
+        });
+        let with_layers = |state: ClientState| match &service {
+            Some(service) => state.with_service(service.clone()),
+            None => state,
+        };
         let (state, tokens) = match &credentials {
             Credentials::Token(token) => {
                 let refused = || {
@@ -275,14 +337,14 @@ impl ClientBuilder {
                 }
                 // The generated client's state is the one judge of a sendable token.
                 let state = ClientState::try_with_token(token.clone()).map_err(|_| refused())?;
-                (state, None)
+                (with_layers(state), None)
             }
             Credentials::ClientCredentials(credentials) => {
-                let state = ClientState::new();
+                let state = with_layers(ClientState::new());
                 let token_api = sophic_client::Client::new_with_client(
                     &base_url,
                     http.clone(),
-                    ClientState::new(),
+                    with_layers(ClientState::new()),
                 );
                 let tokens = TokenManager::new(credentials, token_api, state.clone())?;
                 (state, Some(tokens))
