@@ -815,24 +815,21 @@ impl World {
         let today = at.date_naive();
         self.today = today;
         self.market.open_days_through(today);
-        let rolling: Vec<String> = self
-            .market
-            .all()
-            .filter(|l| l.rollover_date() == Some(today))
-            .map(|l| l.instrument.id.clone())
-            .collect();
-        for instrument in rolling {
+        for instrument in self.instruments_where(|l| l.rollover_date() == Some(today)) {
             self.roll_over(&instrument, at);
         }
-        let maturing: Vec<String> = self
-            .market
-            .all()
-            .filter(|l| l.maturity() == Some(today))
-            .map(|l| l.instrument.id.clone())
-            .collect();
-        for instrument in maturing {
+        for instrument in self.instruments_where(|l| l.maturity() == Some(today)) {
             self.mature(&instrument, at);
         }
+    }
+
+    /// The ids of the listed instruments `pick` accepts, in listing order.
+    fn instruments_where(&self, pick: impl Fn(&Listing) -> bool) -> Vec<String> {
+        self.market
+            .all()
+            .filter(|l| pick(l))
+            .map(|l| l.instrument.id.clone())
+            .collect()
     }
 
     /// Places, for every position in `instrument` with automatic rollover, a buy of the
