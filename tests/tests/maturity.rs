@@ -153,6 +153,17 @@ async fn a_bill_bought_with_rollover_rolls_one_business_day_before_maturity_then
     assert_eq!(negative, cash_before - debit);
     assert!(negative < Decimal::ZERO, "{negative}");
     assert_eq!(world.sandbox.broken_invariants(), Vec::<String>::new());
+    // The old bill's units are held for the payout that covers the debit: not for sale.
+    let held = world.position_in(BILL).await.unwrap();
+    assert_eq!(held.available_quantity, Decimal::ZERO, "{held:?}");
+    let bill: InstrumentId = BILL.parse().unwrap();
+    let sell = world
+        .client
+        .orders(&world.id())
+        .place(OrderRequest::sell(&bill, "1".parse().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(sell.is_insufficient_units(), "{sell}");
     let new = world
         .position_in(SUCCESSOR)
         .await
@@ -251,6 +262,15 @@ async fn the_rollover_switch_works_on_bills_and_locks_four_days_before_maturity(
         .unwrap_err();
     assert_eq!(field_of(&locked), "body.automatic_rollover", "{locked}");
     assert!(locked.to_string().contains("2026-06-11"), "{locked}");
+    // A buy asking for rollover would switch it on for the position: locked the same way.
+    let instrument: InstrumentId = BILL.parse().unwrap();
+    let buy = world
+        .client
+        .orders(&world.id())
+        .place(OrderRequest::buy(&instrument, "10.00".parse().unwrap()).automatic_rollover(true))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&buy), "body.automatic_rollover", "{buy}");
     assert!(world.position_in(BILL).await.unwrap().automatic_rollover);
 
     let unknown = account
@@ -486,4 +506,40 @@ async fn an_order_fills_in_at_most_a_hundred_trades_however_small_the_lot() {
             .all(|t| t.quantity == Decimal::ONE)
     );
     assert_eq!(order.trades[99].quantity.to_string(), "403.52");
+}
+
+#[tokio::test]
+async fn trades_in_small_lots_add_up_to_the_cents_of_the_whole_and_lots_keep_the_precision() {
+    let world = World::new(AccountSpec::usd("1000.00")).await;
+    let refused = world
+        .sandbox
+        .set_lot("ins_xyz789", "0.001".parse().unwrap());
+    assert!(
+        refused.is_err(),
+        "a lot finer than the instrument's quantities"
+    );
+    world
+        .sandbox
+        .set_lot("ins_xyz789", "1".parse().unwrap())
+        .unwrap();
+    world
+        .sandbox
+        .set_price("ins_xyz789", "0.4003".parse().unwrap())
+        .unwrap();
+    let order = world.buy("ins_xyz789", "20.00", false).await;
+    let order = world
+        .client
+        .orders(&world.id())
+        .get(&order.id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(order.trades.len() > 40, "{}", order.trades.len());
+    let price: Decimal = "0.4003".parse().unwrap();
+    assert_eq!(
+        order.traded_notional,
+        (order.traded_quantity * price).round_dp(2),
+        "one rounding for the whole order, not one per trade"
+    );
+    let sum: Decimal = order.trades.iter().map(|t| t.notional).sum();
+    assert_eq!(sum, order.traded_notional);
 }

@@ -254,8 +254,9 @@ impl Shared {
         for account in world.accounts() {
             // Cash may be below zero only while a rolled-over bill waits for its payout
             // (contract section 10).
-            let may_be_negative = account.awaits_payout();
+            let awaiting = world.currencies_awaiting_payout(account);
             for balance in world.cash_balances(account) {
+                let may_be_negative = awaiting.contains(&balance.currency);
                 if (!may_be_negative
                     && (balance.total < Decimal::ZERO || balance.available < Decimal::ZERO))
                     || balance.reserved < Decimal::ZERO

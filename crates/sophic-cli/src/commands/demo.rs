@@ -139,7 +139,8 @@ pub async fn rollover(target: &Target, out: &Output) -> Result<(), Failure> {
             .map_or(rust_decimal::Decimal::ZERO, |b| b.available)
     };
     // Nearly all the cash, so that the rollover's debit takes it below zero.
-    let mut spend = (usd(&balances) * rust_decimal::Decimal::new(99, 2)).round_dp(0);
+    let mut spend = (usd(&balances) * rust_decimal::Decimal::new(99, 2))
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::ToZero);
     spend.rescale(2);
     let cash: Amount = spend
         .to_string()

@@ -81,16 +81,21 @@ pub async fn call(
         .await
         .map_err(|e| Failure::Unexpected(format!("could not reach the sandbox at {base}: {e}")))?;
     let status = answer.status();
-    let body: Value = answer.json().await.map_err(|e| {
-        Failure::Unexpected(format!("{base} did not answer as a sandbox does: {e}"))
-    })?;
+    let text = answer
+        .text()
+        .await
+        .map_err(|e| Failure::Unexpected(format!("{base} answered {status}, unreadably: {e}")))?;
+    let body = serde_json::from_str::<Value>(&text);
     if !status.is_success() {
-        let detail = body["detail"].as_str().unwrap_or("refused");
+        let detail = match &body {
+            Ok(json) => json["detail"].as_str().unwrap_or("refused").to_string(),
+            Err(_) => text.chars().take(200).collect(),
+        };
         return Err(Failure::Unexpected(format!(
             "the sandbox said {status}: {detail}"
         )));
     }
-    Ok(body)
+    body.map_err(|e| Failure::Unexpected(format!("{base} did not answer as a sandbox does: {e}")))
 }
 
 /// `91d`, `36h`, `15m`, `90s` or a plain number of seconds.

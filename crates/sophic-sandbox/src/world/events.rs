@@ -194,8 +194,12 @@ impl EventLog {
         self.records.iter().rev()
     }
 
-    /// Keeps the events of the orders `keep` accepts (and every position's event).
-    pub(super) fn retain_orders(&mut self, keep: impl Fn(&str) -> bool) {
-        self.records.retain(|e| e.order_id().is_none_or(&keep));
+    /// Keeps the events of the orders `keep` accepts, and the positions' events recorded at
+    /// or after `cutoff`.
+    pub(super) fn retain_orders(&mut self, keep: impl Fn(&str) -> bool, cutoff: DateTime<Utc>) {
+        self.records.retain(|e| match e.order_id() {
+            Some(order) => keep(order),
+            None => e.at >= cutoff,
+        });
     }
 }

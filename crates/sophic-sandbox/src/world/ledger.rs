@@ -76,14 +76,6 @@ impl Account {
     pub(super) fn order_ids(&self) -> &[String] {
         &self.orders
     }
-
-    /// Whether a holding of this account waits for the payout that covers its rollover
-    /// (the one time its cash may be below zero, contract section 10).
-    pub fn awaits_payout(&self) -> bool {
-        self.holdings
-            .values()
-            .any(|h| h.rolled_into.is_some() && h.quantity > Decimal::ZERO)
-    }
 }
 
 /// Why a reservation was refused.
@@ -252,6 +244,13 @@ impl Ledger {
         instrument: &str,
     ) -> Option<&mut Holding> {
         self.accounts.get_mut(account)?.holdings.get_mut(instrument)
+    }
+
+    /// Closes the account's holding of `instrument` (it matured): nothing of it is kept.
+    pub(super) fn close_holding(&mut self, account: &str, instrument: &str) {
+        if let Some(account) = self.accounts.get_mut(account) {
+            account.holdings.remove(instrument);
+        }
     }
 
     /// Adds (or with a negative `amount`, takes) cash.

@@ -115,6 +115,17 @@ pub struct NewOrder {
     pub side: NewSide,
 }
 
+/// A trade's notional, rounded so that the order's trades add up to the cents of their
+/// exact total (rounding each trade alone would let a run of tiny lots trade for 0.00).
+fn trade_notional(order: &Order, units: Decimal, price: Decimal) -> Option<Decimal> {
+    let mut exact = Decimal::ZERO;
+    for trade in &order.trades {
+        exact = exact.checked_add(trade.quantity.checked_mul(trade.price)?)?;
+    }
+    let exact = exact.checked_add(units.checked_mul(price)?)?;
+    Some(cents(exact) - order.traded_notional)
+}
+
 /// What one trade step did.
 enum Traded {
     /// It was the last trade: the order is `filled`.
@@ -272,7 +283,7 @@ impl World {
             ..
         } = self;
         orders.retain(|_, o| !(Self::is_terminal(o) && o.modified_at < cutoff));
-        events.retain_orders(|order| orders.contains_key(order));
+        events.retain_orders(|order| orders.contains_key(order), cutoff);
         ledger.retain_orders(|order| orders.contains_key(order));
         deliveries.forget_finished_before(cutoff);
     }
@@ -471,6 +482,14 @@ impl World {
             .market
             .get_mut(id)
             .ok_or_else(|| ApiError::not_found("instrument", id))?;
+        let places = listing.precision();
+        if lot.is_some_and(|l| l.normalize().scale() > places) {
+            return Err(ApiError::param(
+                "body.lot",
+                ErrorParamCode::Invalid,
+                format!("must have at most {places} decimal places, as {id}'s quantities do"),
+            ));
+        }
         if let Some(price) = price {
             Market::pin(listing, price);
         }
@@ -518,6 +537,16 @@ impl World {
             .collect()
     }
 
+    /// The currencies in which the account's cash may be below zero now: those of its
+    /// rolled-over bills still waiting for their payout (contract section 10).
+    pub fn currencies_awaiting_payout(&self, account: &Account) -> Vec<Currency> {
+        account
+            .holdings()
+            .filter(|(_, h)| h.rolled_into.is_some() && h.quantity > Decimal::ZERO)
+            .filter_map(|(instrument, _)| Some(self.listing(instrument)?.currency()))
+            .collect()
+    }
+
     /// Every account (for invariant checks).
     pub fn accounts(&self) -> impl Iterator<Item = &Account> {
         self.ledger.all()
@@ -554,7 +583,13 @@ impl World {
                 cash,
                 automatic_rollover,
             } => {
-                check_buy_rules(&listing, *cash, *automatic_rollover, account)?;
+                check_buy_rules(
+                    &listing,
+                    *cash,
+                    *automatic_rollover,
+                    account,
+                    now.date_naive(),
+                )?;
                 // Bounded: cash is at most MAX_AMOUNT and the fee rate below 1.
                 let fees = cents(*cash * self.rules.fee_rate);
                 (
@@ -847,11 +882,24 @@ impl World {
             return;
         }
         for (account, holding) in self.ledger.holders_of(instrument) {
-            if !holding.automatic_rollover || holding.rolled_into.is_some() {
+            let units = holding.available();
+            if !holding.automatic_rollover
+                || holding.rolled_into.is_some()
+                || units <= Decimal::ZERO
+            {
                 continue;
             }
-            // One unit is 1.00 of face value: the nominal value is the quantity.
-            let cash = cents(holding.quantity);
+            // One unit is 1.00 of face value: the nominal value is the quantity (less
+            // units an open sell already holds). Those units are then held for the payout
+            // that covers the rollover's debit: they can no longer be sold.
+            if self
+                .ledger
+                .reserve_units(&account, instrument, units)
+                .is_err()
+            {
+                continue;
+            }
+            let cash = cents(units);
             let fees = cents(cash * self.rules.fee_rate);
             let currency = next.currency();
             self.ledger
@@ -911,11 +959,8 @@ impl World {
             };
             self.ledger
                 .credit(&account, &currency, cents(holding.quantity));
-            if let Some(h) = self.ledger.existing_holding_mut(&account, instrument) {
-                h.quantity = Decimal::ZERO;
-                h.reserved = Decimal::ZERO;
-                h.modified_at = at;
-            }
+            // The position is closed: nothing of it is kept (an event has its last state).
+            self.ledger.close_holding(&account, instrument);
             self.record_matured(position, at);
         }
     }
@@ -1207,7 +1252,7 @@ impl World {
                 let units = all.min(lot);
                 Some(TradeFigures {
                     units,
-                    notional: cents(units.checked_mul(price)?),
+                    notional: trade_notional(order, units, price)?,
                     last: units == all,
                 })
             }
@@ -1216,7 +1261,7 @@ impl World {
                 let units = rest.min(lot);
                 Some(TradeFigures {
                     units,
-                    notional: cents(units.checked_mul(price)?),
+                    notional: trade_notional(order, units, price)?,
                     last: units == rest,
                 })
             }

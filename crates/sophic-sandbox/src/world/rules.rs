@@ -49,6 +49,7 @@ pub(super) fn check_buy_rules(
     cash: Decimal,
     rollover: bool,
     account: &Account,
+    today: chrono::NaiveDate,
 ) -> Result<(), ApiError> {
     let instrument = &listing.instrument;
     if rollover && instrument.supports_automatic_rollover != Some(true) {
@@ -56,6 +57,22 @@ pub(super) fn check_buy_rules(
             "body.automatic_rollover",
             ErrorParamCode::NotAllowed,
             format!("is not supported by instrument {}", instrument.id),
+        ));
+    }
+    // A buy asking for rollover turns it on for the whole position, so the switch's lock
+    // holds for it too (contract section 11).
+    if let Some(maturity) = listing
+        .maturity()
+        .filter(|m| rollover && (*m - today).num_days() <= super::ROLLOVER_LOCK_DAYS)
+    {
+        return Err(ApiError::param(
+            "body.automatic_rollover",
+            ErrorParamCode::NotAllowed,
+            format!(
+                "can no longer be asked for: {} matures on {maturity}, and rollover locks {} days before maturity",
+                instrument.id,
+                super::ROLLOVER_LOCK_DAYS
+            ),
         ));
     }
     if instrument.enforce_trading_rules != Some(true) {
