@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Datelike as _, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use sophic::orders::{OrderExt as _, OrderRequest};
@@ -166,11 +166,9 @@ pub async fn rollover(target: &Target, out: &Output) -> Result<(), Failure> {
             .map_or("-".into(), |t| t.price.to_string())
     ));
 
-    // US bills settle T+1: the rollover is placed one business day before maturity.
-    let mut roll_day = maturity - TimeDelta::days(1);
-    while matches!(roll_day.weekday(), Weekday::Sat | Weekday::Sun) {
-        roll_day -= TimeDelta::days(1);
-    }
+    // The rollover happens on a business day before maturity (the sandbox owns that rule);
+    // the evening before maturity is after it whatever the calendar, and before the payout.
+    let eve = maturity.and_hms_opt(0, 0, 0).expect("a time").and_utc() - TimeDelta::hours(1);
     let advance = |to: DateTime<Utc>| {
         let base = base.clone();
         async move {
@@ -191,9 +189,9 @@ pub async fn rollover(target: &Target, out: &Output) -> Result<(), Failure> {
     };
     let at = |day: chrono::NaiveDate| day.and_hms_opt(1, 0, 0).expect("a time").and_utc();
     say(format!(
-        "2. Move the clock to {roll_day} 01:00 UTC, the rollover day"
+        "2. Move the clock to {eve}, after the rollover and before the payout"
     ));
-    advance(at(roll_day)).await?;
+    advance(eve).await?;
     let all: Vec<Order> = orders.list().stream().take(20).try_collect().await?;
     let rolled: Vec<Order> = all
         .iter()

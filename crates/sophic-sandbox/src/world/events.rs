@@ -97,34 +97,40 @@ impl OrderState {
 
 /// The wire `Event` of a matured position: `data` is the Position as it stood.
 pub(super) fn matured_event(id: &str, position: &Position, at: DateTime<Utc>) -> Event {
-    let data = match serde_json::to_value(position) {
-        Ok(Value::Object(map)) => map,
-        _ => unreachable!("a Position serializes to an object"),
-    };
-    Event {
-        id: id.to_string(),
-        name: EventName::PositionMatured,
-        resource: EventResource {
-            id: position.id.clone(),
-            resource_type: "position".into(),
-        },
-        data,
-        created_at: at,
-    }
+    wire_event(
+        id,
+        EventName::PositionMatured,
+        &position.id,
+        "position",
+        position,
+        at,
+    )
 }
 
 /// The wire `Event` of an order in the state it is in: `data` is the full Order.
 pub(super) fn order_event(id: &str, order: &Order, at: DateTime<Utc>) -> Event {
-    let data = match serde_json::to_value(order) {
+    wire_event(id, order.status.event_name(), &order.id, "order", order, at)
+}
+
+/// An event about resource `resource_id` of `kind`, whose `data` is `resource` as JSON.
+fn wire_event(
+    id: &str,
+    name: EventName,
+    resource_id: &str,
+    kind: &str,
+    resource: &impl serde::Serialize,
+    at: DateTime<Utc>,
+) -> Event {
+    let data = match serde_json::to_value(resource) {
         Ok(Value::Object(map)) => map,
-        _ => unreachable!("an Order serializes to an object"),
+        _ => unreachable!("orders and positions serialize to objects"),
     };
     Event {
         id: id.to_string(),
-        name: order.status.event_name(),
+        name,
         resource: EventResource {
-            id: order.id.clone(),
-            resource_type: "order".into(),
+            id: resource_id.to_string(),
+            resource_type: kind.into(),
         },
         data,
         created_at: at,

@@ -68,23 +68,21 @@ impl WebhookEvent {
         let kind = name
             .parse::<EventName>()
             .map_or(EventResourceKind::Unknown, |known| known.resource());
+        // Decoded from the tree in place, not from copies of it.
+        fn typed<T: serde::de::DeserializeOwned>(
+            json: Value,
+        ) -> Result<(Event, Box<T>), serde_json::Error> {
+            let data = T::deserialize(&json["data"])?;
+            Ok((serde_json::from_value(json)?, Box::new(data)))
+        }
         match kind {
             EventResourceKind::Order => {
-                // Decoded from the tree in place, not from copies of it.
-                let order = Order::deserialize(&json["data"]).map_err(invalid)?;
-                let event: Event = serde_json::from_value(json).map_err(invalid)?;
-                return Ok(Self::Order(OrderEvent {
-                    event,
-                    order: Box::new(order),
-                }));
+                let (event, order) = typed(json).map_err(invalid)?;
+                return Ok(Self::Order(OrderEvent { event, order }));
             }
             EventResourceKind::Position => {
-                let position = Position::deserialize(&json["data"]).map_err(invalid)?;
-                let event: Event = serde_json::from_value(json).map_err(invalid)?;
-                return Ok(Self::Position(PositionEvent {
-                    event,
-                    position: Box::new(position),
-                }));
+                let (event, position) = typed(json).map_err(invalid)?;
+                return Ok(Self::Position(PositionEvent { event, position }));
             }
             EventResourceKind::Unknown => {}
         }
