@@ -617,3 +617,62 @@ async fn the_sandboxs_own_origin_passes_with_or_without_its_default_port() {
 fn futures_empty() -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::empty()
 }
+
+#[tokio::test]
+async fn malformed_rollover_switches_and_lots_are_refused_naming_the_field_and_change_nothing() {
+    let env = Env::new().await;
+    env.buy("ins_us3m_260312", "100.00").await;
+    env.sandbox.settle();
+    let positions = env
+        .get(&format!("/accounts/{}/positions", env.account.id))
+        .await;
+    let position = positions.body.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/accounts/{}/positions/{position}", env.account.id);
+    for (body, field) in [
+        (
+            json!({"automatic_rollover": "yes"}),
+            "body.automatic_rollover",
+        ),
+        (json!({}), "body.automatic_rollover"),
+        (
+            json!({"automatic_rollover": true, "extra": 1}),
+            "body.extra",
+        ),
+        (json!([true]), "body"),
+    ] {
+        let answer = env
+            .send(
+                env.http
+                    .patch(env.url(&path))
+                    .bearer_auth(&env.account.token)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{body}: {:?}", answer.body);
+        assert_eq!(answer.param_paths(), [field], "{body}: {:?}", answer.body);
+    }
+    let unchanged = env
+        .get(&format!("/accounts/{}/positions", env.account.id))
+        .await;
+    assert_eq!(unchanged.body[0]["automatic_rollover"], false);
+    for lot in ["0", "0.001", "-5", "abc", "1e30"] {
+        let answer = env
+            .send(
+                env.http
+                    .put(env.url("/sandbox/instruments/ins_xyz789"))
+                    .json(&json!({"lot": lot})),
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{lot}: {:?}", answer.body);
+        assert_eq!(
+            answer.param_paths(),
+            ["body.lot"],
+            "{lot}: {:?}",
+            answer.body
+        );
+    }
+    still_serves(&env).await;
+}
