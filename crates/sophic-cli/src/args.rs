@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand};
 /// Sophic's Orders API from a terminal: buy and sell bills and bonds, follow orders to
 /// settlement, inspect balances, events and webhooks.
 ///
-/// With no SOPHIC_BASE_URL and no credentials, commands run against an embedded local
-/// sandbox (a fresh, funded demo account each time). Nothing is sent to Sophic then.
+/// With no SOPHIC_BASE_URL and no credentials, commands run against a local sandbox kept
+/// in the user's data directory (one funded demo account, its orders and positions, from
+/// one command to the next; `sophic sandbox reset` starts over). Nothing is sent to
+/// Sophic then.
 #[derive(Debug, Parser)]
 #[command(name = "sophic", version, after_help = EXAMPLES, after_long_help = LONG_HELP)]
 pub struct Cli {
@@ -43,6 +45,9 @@ Configuration (flags win over the environment):
   --allow-insecure-http  SOPHIC_ALLOW_INSECURE_HTTP=1
                                          send credentials over plain http:// to a host off
                                          loopback (test rigs only; loopback never needs it)
+  --sandbox-state  SOPHIC_SANDBOX_STATE  where the local sandbox (no base URL, no
+                                         credentials) keeps its state [default: the data
+                                         directory, such as ~/.local/share/sophic/sandbox.state]
 
 Exit codes:
   0  success
@@ -96,6 +101,12 @@ pub struct Connection {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub allow_insecure_http: bool,
+
+    /// Where the local sandbox (used when no base URL and no credentials are set) keeps
+    /// its state [default: the platform's data directory, such as
+    /// ~/.local/share/sophic/sandbox.state]. Parallel jobs each give their own.
+    #[arg(long, global = true, env = "SOPHIC_SANDBOX_STATE", value_name = "PATH")]
+    pub sandbox_state: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +193,13 @@ pub enum SandboxCommand {
     Settle,
     /// Show the sandbox's clock.
     Clock,
+    /// Forget everything: the local sandbox's state (or, with --base-url, a running
+    /// sandbox's) starts over with a new demo account.
+    Reset,
+    /// Print `export SOPHIC_BASE_URL=… SOPHIC_TOKEN=… SOPHIC_ACCOUNT=…` for a running
+    /// sandbox's demo account (--base-url, default http://127.0.0.1:4010), for
+    /// `eval "$(sophic sandbox env)"`.
+    Env,
 }
 
 #[derive(Debug, Subcommand)]

@@ -40,7 +40,12 @@ async fn run(cli: Cli, out: &output::Output) -> Result<(), Failure> {
             commands::webhooks::verify(&verify, out)
         }
         command => {
-            let target = target::Target::connect(&cli.connection).await?;
+            // The demo runs on a fresh sandbox: it moves the clock by months.
+            let local = match command {
+                Command::Demo(_) => target::Local::Fresh,
+                _ => target::Local::Kept,
+            };
+            let target = target::Target::connect(&cli.connection, local).await?;
             commands::dispatch(command, &target, out).await
         }
     }

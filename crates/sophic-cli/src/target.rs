@@ -1,15 +1,40 @@
 //! Where commands go: a configured API, or an embedded sandbox when nothing is configured.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sophic::{AccountId, Client};
-use sophic_sandbox::{Sandbox, SandboxConfig};
+use sophic_sandbox::{Persistence, Sandbox, SandboxConfig};
 
 use crate::args::Connection;
 use crate::failure::Failure;
 
 /// Lifecycle steps of the embedded sandbox: a buy settles in about a second.
 const EMBEDDED_STEP: Duration = Duration::from_millis(350);
+
+/// Which embedded sandbox a command gets when nothing is configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Local {
+    /// The local sandbox kept in the data directory (or `--sandbox-state`).
+    Kept,
+    /// A fresh one in memory, forgotten when the command ends (`sophic demo`).
+    Fresh,
+}
+
+/// Where the local sandbox keeps its state: `--sandbox-state`, or the platform's data
+/// directory (`~/.local/share/sophic/sandbox.state` on Linux).
+pub fn state_path(connection: &Connection) -> Result<PathBuf, Failure> {
+    if let Some(path) = &connection.sandbox_state {
+        return Ok(path.clone());
+    }
+    directories::ProjectDirs::from("", "", "sophic")
+        .map(|dirs| dirs.data_dir().join("sandbox.state"))
+        .ok_or_else(|| {
+            Failure::usage(
+                "no home directory to keep the local sandbox in: set --sandbox-state (SOPHIC_SANDBOX_STATE)",
+            )
+        })
+}
 
 /// A connected client, the account commands act on, and the embedded sandbox if any.
 pub struct Target {
@@ -22,10 +47,10 @@ pub struct Target {
 impl Target {
     /// Connects as configured. Without a base URL or credentials, starts an embedded
     /// sandbox with a funded demo account and says so on stderr.
-    pub async fn connect(connection: &Connection) -> Result<Self, Failure> {
+    pub async fn connect(connection: &Connection, local: Local) -> Result<Self, Failure> {
         let has_credentials = connection.token.is_some() || connection.client_id.is_some();
         if connection.base_url.is_none() && !has_credentials {
-            return Self::embedded().await;
+            return Self::embedded(connection, local).await;
         }
         if !has_credentials {
             return Err(Failure::usage(
@@ -71,19 +96,19 @@ impl Target {
         })
     }
 
-    async fn embedded() -> Result<Self, Failure> {
-        let config = SandboxConfig::realtime(EMBEDDED_STEP);
-        let sandbox = Sandbox::start(config).await.map_err(|e| {
-            Failure::Unexpected(format!("could not start the embedded sandbox: {e}"))
-        })?;
+    async fn embedded(connection: &Connection, local: Local) -> Result<Self, Failure> {
+        let sandbox = local_sandbox(connection, local).await?;
         let (account, _) = sandbox
             .demo()
             .expect("the realtime config creates a demo account")
             .clone();
+        let kept = match sandbox.state_path() {
+            Some(path) => format!("kept in {}", path.display()),
+            None => "fresh, in memory".to_string(),
+        };
         eprintln!(
-            "note: no SOPHIC_BASE_URL or credentials configured; using an embedded local sandbox at {} \
-             (demo account {}). Nothing is sent to Sophic.",
-            sandbox.base_url(),
+            "note: no SOPHIC_BASE_URL or credentials configured; using an embedded local sandbox ({kept}; \
+             demo account {}). Nothing is sent to Sophic.",
             account.id
         );
         let client = Client::builder()
@@ -109,6 +134,19 @@ impl Target {
             Failure::usage("this command needs an account: set --account or SOPHIC_ACCOUNT")
         })
     }
+}
+
+/// The embedded sandbox: the local one, whose state other `sophic` processes take turns
+/// with (time that passed since the last command is caught up on its first request), or a
+/// fresh one.
+pub async fn local_sandbox(connection: &Connection, local: Local) -> Result<Sandbox, Failure> {
+    let mut config = SandboxConfig::realtime(EMBEDDED_STEP);
+    if local == Local::Kept {
+        config.persistence = Persistence::Shared(state_path(connection)?);
+    }
+    Sandbox::start(config)
+        .await
+        .map_err(|e| Failure::Unexpected(format!("could not start the embedded sandbox: {e}")))
 }
 
 /// The SDK's refusal of a clear-text base URL names the builder's opt-in; a CLI user needs

@@ -20,8 +20,8 @@ async fn sandbox() -> (Sandbox, TestAccount) {
     (sandbox, account)
 }
 
-/// Runs `sophic` with `args`, configured for the sandbox (or with no configuration).
-async fn sophic(target: Option<(&Sandbox, &TestAccount)>, args: &[&str]) -> Run {
+/// `sophic` with `args` and nothing configured but the local sandbox's state file.
+fn unconfigured(args: &[&str], state: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sophic"));
     command.args(args);
     for var in [
@@ -33,13 +33,14 @@ async fn sophic(target: Option<(&Sandbox, &TestAccount)>, args: &[&str]) -> Run 
     ] {
         command.env_remove(var);
     }
-    command.env("NO_COLOR", "1");
-    if let Some((sandbox, account)) = target {
-        command
-            .env("SOPHIC_BASE_URL", sandbox.base_url())
-            .env("SOPHIC_TOKEN", &account.token)
-            .env("SOPHIC_ACCOUNT", &account.id);
-    }
+    command
+        .env("NO_COLOR", "1")
+        .env("SOPHIC_SANDBOX_STATE", state);
+    command
+}
+
+/// Runs a command to its end.
+async fn finish(mut command: Command) -> Run {
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap();
@@ -48,6 +49,41 @@ async fn sophic(target: Option<(&Sandbox, &TestAccount)>, args: &[&str]) -> Run 
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
+}
+
+/// Runs `sophic` with `args`, configured for the sandbox (or with no configuration, and
+/// then never the user's own local sandbox: one of its own per run).
+async fn sophic(target: Option<(&Sandbox, &TestAccount)>, args: &[&str]) -> Run {
+    let mut command = unconfigured(args, &temp_dir("run").join("sandbox.state"));
+    if let Some((sandbox, account)) = target {
+        command
+            .env("SOPHIC_BASE_URL", sandbox.base_url())
+            .env("SOPHIC_TOKEN", &account.token)
+            .env("SOPHIC_ACCOUNT", &account.id);
+    }
+    finish(command).await
+}
+
+/// A new, empty directory of this test run.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "sophic-cli-{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `sophic` with nothing configured but the local sandbox's state file; it must
+/// succeed.
+async fn local(state: &std::path::Path, args: &[&str]) -> Run {
+    let run = finish(unconfigured(args, state)).await;
+    assert_eq!(run.code, 0, "sophic {args:?}: {}", run.stderr);
+    run
 }
 
 /// Runs a command that must succeed and returns its stdout.
@@ -320,40 +356,6 @@ async fn exit_codes_tell_usage_refusal_and_unreachable_apart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn with_no_configuration_it_uses_an_embedded_sandbox_and_says_so() {
-    let run = sophic(
-        None,
-        &[
-            "orders",
-            "buy",
-            "--instrument",
-            "ins_xyz789",
-            "--cash",
-            "100.00",
-            "--json",
-        ],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let order = json(&run.stdout);
-    assert_eq!(
-        (order["fees"].as_str(), order["net_cash_amount"].as_str()),
-        (Some("0.50"), Some("99.50"))
-    );
-    assert_eq!(order["status"], "placed");
-    assert!(
-        run.stderr.contains("embedded local sandbox"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Nothing is sent to Sophic"),
-        "{}",
-        run.stderr
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_base_url_without_credentials_is_a_usage_error() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sophic"));
     command
@@ -524,8 +526,32 @@ async fn sophic_sandbox_serves_until_stopped_and_prints_how_to_reach_it() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // `sophic sandbox env` prints what a shell evaluates to use it.
+    let mut env = Command::new(env!("CARGO_BIN_EXE_sophic"));
+    env.args(["sandbox", "env", "--base-url", &base]);
+    let output = tokio::task::spawn_blocking(move || env.output().unwrap())
+        .await
+        .unwrap();
+    let exports = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{exports}");
+    assert!(
+        exports.contains(&format!("export SOPHIC_TOKEN='{token}'")),
+        "{exports}"
+    );
+    assert!(
+        exports.contains(&format!("export SOPHIC_BASE_URL='{base}'")),
+        "{exports}"
+    );
+    // SIGTERM stops it gracefully.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -601,4 +627,84 @@ async fn the_clock_of_a_running_sandbox_moves_from_the_command_line_and_rollover
     assert_eq!(on["automatic_rollover"], true);
     let human = ok(&sandbox, &account, &["positions"]).await;
     assert!(human.contains("MATURITY"), "{human}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_nothing_configured_commands_use_one_local_sandbox_and_say_so() {
+    let state = temp_dir("local").join("sandbox.state");
+    let bought = local(
+        &state,
+        &[
+            "orders",
+            "buy",
+            "--instrument",
+            "ins_xyz789",
+            "--cash",
+            "100.00",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(
+        bought.stderr.contains("Nothing is sent to Sophic"),
+        "{}",
+        bought.stderr
+    );
+    assert!(
+        bought.stderr.contains(&state.display().to_string()),
+        "{}",
+        bought.stderr
+    );
+    assert!(
+        bought.stderr.contains("embedded local sandbox"),
+        "{}",
+        bought.stderr
+    );
+    let order = json(&bought.stdout);
+    assert_eq!(
+        (order["fees"].as_str(), order["net_cash_amount"].as_str()),
+        (Some("0.50"), Some("99.50"))
+    );
+    assert_eq!(order["status"], "placed");
+    let id = order["id"].as_str().unwrap().to_string();
+    let account = order["account"].as_str().unwrap().to_string();
+    // The next process sees the order just placed, in the same account.
+    let listed = json(&local(&state, &["orders", "list", "--json"]).await.stdout);
+    let ids: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].clone())
+        .collect();
+    assert_eq!(ids, [serde_json::json!(id)]);
+    assert_eq!(listed[0]["account"], account.as_str());
+    // Another waits for it to settle (the sandbox's real time runs in whichever process
+    // asks), and the one after sees it settled, the position and the cash it cost.
+    let waited = local(
+        &state,
+        &["orders", "wait", &id, "--until", "settled", "--json"],
+    )
+    .await;
+    assert_eq!(json(&waited.stdout)["status"], "settled");
+    let shown = json(
+        &local(&state, &["orders", "get", &id, "--json"])
+            .await
+            .stdout,
+    );
+    assert_eq!(shown["status"], "settled");
+    let positions = json(&local(&state, &["positions", "--json"]).await.stdout);
+    assert_eq!(
+        positions[0]["instrument"]["id"], "ins_xyz789",
+        "{positions}"
+    );
+    let balances = json(&local(&state, &["balances", "--json"]).await.stdout);
+    assert_eq!(balances[0]["total"], "9900.00", "{balances}");
+
+    // `sophic sandbox reset` starts over: a new demo account, no orders.
+    local(&state, &["sandbox", "reset"]).await;
+    let listed = json(&local(&state, &["orders", "list", "--json"]).await.stdout);
+    assert_eq!(listed, serde_json::json!([]));
+    let balances = json(&local(&state, &["balances", "--json"]).await.stdout);
+    assert_eq!(balances[0]["total"], "10000.00");
+    let _ = std::fs::remove_dir_all(state.parent().unwrap());
 }

@@ -52,6 +52,12 @@ pub struct Args {
     /// (repeatable; requests for any other name are refused, against DNS rebinding).
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allowed_hosts: Vec<String>,
+    /// Keep the state in this file: loaded at start if it exists, every change written as
+    /// it is made, so a restart (even after `kill -9`) finds every account, order, event,
+    /// webhook, idempotency key and the clock as they were. Without it nothing outlives
+    /// the process.
+    #[arg(long, env = "SOPHIC_SANDBOX_STATE", value_name = "PATH")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 fn parse_timing(s: &str) -> Result<Timing, String> {
@@ -94,6 +100,10 @@ impl Args {
             allowed_hosts: self.allowed_hosts.clone(),
             control_token: self.control_token.clone(),
         };
+        config.persistence = match &self.state {
+            Some(path) => crate::Persistence::File(path.clone()),
+            None => crate::Persistence::Off,
+        };
         config
     }
 }
@@ -108,22 +118,47 @@ pub fn banner(sandbox: &Sandbox, step_ms: u64) -> String {
         }
     };
     let mut text = format!("Sophic sandbox listening on {base}\nclock:         {clock}\n");
+    if let Some(path) = sandbox.state_path() {
+        text.push_str(&format!(
+            "state:         {} (kept across restarts)\n",
+            path.display()
+        ));
+    }
     if let Some((account, client)) = sandbox.demo() {
         text.push_str(&format!(
-            "demo account:  {}\ndemo token:    {}\noauth client:  {} / {}\n\ntry:\n  curl -H 'Authorization: Bearer {}' {base}/accounts/{}/cash-balances\n",
-            account.id, account.token, client.id, client.secret, account.token, account.id
+            "demo account:  {}\ndemo token:    {}\noauth client:  {} / {}\n\ntry:\n  curl -H 'Authorization: Bearer {}' {base}/accounts/{}/cash-balances\n\nto point sophic (or a script) at it, in another shell (or: eval \"$(sophic sandbox env)\"):\n  export SOPHIC_BASE_URL={base} SOPHIC_TOKEN={} SOPHIC_ACCOUNT={}\n",
+            account.id, account.token, client.id, client.secret, account.token, account.id, account.token, account.id
         ));
     }
     text
 }
 
-/// Runs until Ctrl-C.
+/// How long a stopping server goes on answering the requests it has.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// Runs until Ctrl-C or SIGTERM, then stops gracefully ([`Sandbox::stop`]).
 pub async fn run(args: Args) -> std::io::Result<()> {
     let sandbox = Sandbox::start(args.config()).await?;
     // A reader that went away (`| head`) is no reason to stop serving: no panic on EPIPE.
     let _ = writeln!(std::io::stdout(), "{}", banner(&sandbox, args.step_ms));
-    tokio::signal::ctrl_c().await?;
+    stopped().await?;
     eprintln!("shutting down");
-    sandbox.shutdown();
+    sandbox.stop(GRACE).await;
     Ok(())
+}
+
+/// Waits for Ctrl-C or (on Unix) SIGTERM.
+pub async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

@@ -61,6 +61,22 @@ impl Clock {
         }
     }
 
+    /// A real-time clock's offset from the wall clock (zero for a held clock).
+    pub fn offset(&self) -> TimeDelta {
+        *lock(&self.offset)
+    }
+
+    /// Takes `other`'s time (a restored snapshot's).
+    pub fn copy_from(&self, other: &Clock) {
+        *lock(&self.held) = *lock(&other.held);
+        *lock(&self.offset) = *lock(&other.offset);
+    }
+
+    /// Sets a real-time clock's offset (a state's, on load).
+    pub fn set_offset(&self, offset: TimeDelta) {
+        *lock(&self.offset) = offset;
+    }
+
     /// Moves time forward to `to` (never backwards).
     pub fn advance_to(&self, to: DateTime<Utc>) {
         match self.mode {

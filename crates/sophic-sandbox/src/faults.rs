@@ -97,6 +97,11 @@ impl Faults {
         }
     }
 
+    /// Whether no fault is armed.
+    pub fn is_empty(&self) -> bool {
+        self.armed.is_empty()
+    }
+
     /// Disarms every fault.
     pub fn clear(&mut self) {
         self.armed.clear();

@@ -92,19 +92,32 @@ impl Store {
         Claim::Run
     }
 
-    /// Stores the answer of a claimed key.
+    /// Stores the answer of a claimed key (nothing, if it is no longer claimed).
     pub fn finish(&mut self, principal: &str, key: &str, answer: Stored, now: DateTime<Utc>) {
         let slot = (principal.to_string(), key.to_string());
         if let Some(Entry::Running { fingerprint }) = self.entries.get(&slot).cloned() {
-            self.entries.insert(
-                slot,
-                Entry::Done {
-                    fingerprint,
-                    answer,
-                    at: now,
-                },
-            );
+            self.keep(principal, key, fingerprint, answer, now);
         }
+    }
+
+    /// Stores the answer for a key and the request it answered, claimed or not (a state's
+    /// journal stores it again on load, when nothing is claimed).
+    pub fn keep(
+        &mut self,
+        principal: &str,
+        key: &str,
+        fingerprint: [u8; 32],
+        answer: Stored,
+        now: DateTime<Utc>,
+    ) {
+        self.entries.insert(
+            (principal.to_string(), key.to_string()),
+            Entry::Done {
+                fingerprint,
+                answer,
+                at: now,
+            },
+        );
         if self.entries.len() >= 2 * self.after_sweep.max(1024) {
             self.forget_expired(now);
         }

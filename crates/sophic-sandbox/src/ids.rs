@@ -29,6 +29,15 @@ impl IdGen {
         }
     }
 
+    /// Ids from `seed`; secrets from a generator keyed with `key` (a state's, kept in its
+    /// header so that replaying it makes the same secrets again).
+    pub fn keyed(seed: u64, key: [u8; 32]) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            secrets: Some(StdRng::from_seed(key)),
+        }
+    }
+
     /// A new id with `prefix` (`"ord"` gives `ord_…`).
     pub fn next(&mut self, prefix: &str) -> String {
         let body: String = (0..14)

@@ -29,10 +29,12 @@ pub mod idempotency;
 mod ids;
 pub mod limits;
 pub mod market;
+pub mod state;
 pub mod webhooks;
 pub mod world;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +48,7 @@ pub use clock::{Clock, ClockMode};
 pub use error::ApiError;
 pub use faults::{FaultKind, FaultSpec};
 pub use http::guard::Access;
+pub use state::StateError;
 pub use world::{AccountSpec, Delays, OauthClient, Rules, Timing};
 
 use clock::lock;
@@ -77,8 +80,30 @@ pub struct SandboxConfig {
     pub retention: Option<TimeDelta>,
     /// Lifetime of tokens from `POST /auth/token`.
     pub token_lifetime: TimeDelta,
-    /// Whether to create a funded demo account (and an OAuth client for it) at start.
+    /// Whether to create a funded demo account (and an OAuth client for it) at start; a
+    /// state that has one already keeps it.
     pub demo_account: bool,
+    /// Where the state is kept.
+    pub persistence: Persistence,
+}
+
+/// Where a sandbox keeps its state (see `docs/decisions/0014-durable-state.md`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Persistence {
+    /// Nowhere: nothing is recorded, and [`Sandbox::snapshot`] is refused (the
+    /// command-line server without `--state`, for the most speed).
+    Off,
+    /// A journal in memory: [`Sandbox::snapshot`] works, nothing outlives the process.
+    #[default]
+    Memory,
+    /// A state file, loaded at start if it exists and kept as each change is made; one
+    /// process at a time has it open.
+    File(PathBuf),
+    /// A state file taken by turns with other processes (the command line's local
+    /// sandbox): each change, and each request in real time, waits for the file's lock,
+    /// first applies what other processes appended, and gives the lock back at once, so a
+    /// command that polls never holds it.
+    Shared(PathBuf),
 }
 
 impl SandboxConfig {
@@ -123,6 +148,7 @@ impl SandboxConfig {
             retention: None,
             token_lifetime: TimeDelta::minutes(15),
             demo_account: false,
+            persistence: Persistence::Memory,
         }
     }
 
@@ -152,6 +178,9 @@ pub struct Shared {
     /// The listener's address: no webhook may point at it.
     pub(crate) addr: SocketAddr,
     pub(crate) requests: AtomicU64,
+    /// Requests being answered, and a wake-up when the last one is.
+    pub(crate) in_flight: std::sync::atomic::AtomicUsize,
+    pub(crate) answered: Notify,
     pub(crate) tokens_issued: AtomicU64,
     /// Shared with the world's deliveries, which notify it when one is queued.
     pub(crate) wake_webhooks: Arc<Notify>,
@@ -159,40 +188,243 @@ pub struct Shared {
     pub(crate) stalled: Notify,
     pub(crate) release: Notify,
     pub(crate) shutdown: Notify,
+    /// Where changes are recorded; `None` with [`Persistence::Off`]. Locked after the
+    /// world, so records follow the order the world saw.
+    pub(crate) journal: Mutex<Option<state::journal::Journal>>,
+    /// The settings in the journal's header (the secrets' key among them).
+    pub(crate) settings: Mutex<Option<state::Settings>>,
+    /// The demo account and client, once made (at start, or by a loaded state).
+    pub(crate) demo: Mutex<(Option<TestAccount>, Option<OauthClient>)>,
+}
+
+/// A new secrets key: random, or derived from the configured secret seed.
+fn fresh_settings(config: &SandboxConfig, now: DateTime<Utc>) -> state::Settings {
+    let secret = match config.secret_seed {
+        Some(seed) => state::Secret::Seed(seed),
+        None => {
+            use rand::RngCore;
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            state::Secret::key(key)
+        }
+    };
+    state::Settings::of(config, secret, now)
 }
 
 impl Shared {
-    fn new(config: SandboxConfig, addr: SocketAddr) -> Self {
-        let wake_webhooks = Arc::new(Notify::new());
-        let clock = Clock::new(config.clock, config.start);
+    /// A sandbox's state as `config` says, with the header `settings` if it records.
+    fn new(
+        config: SandboxConfig,
+        addr: SocketAddr,
+        settings: Option<state::Settings>,
+        wake_webhooks: Arc<Notify>,
+    ) -> Self {
+        let start = settings.as_ref().map_or(config.start, |s| s.start);
+        let clock = Clock::new(config.clock, start);
+        let created = settings.as_ref().map_or_else(|| clock.now(), |s| s.created);
+        let world = new_world(&config, settings.as_ref(), addr, &wake_webhooks, created);
         Self {
-            world: Mutex::new(new_world(&config, addr, &wake_webhooks, clock.now())),
+            world: Mutex::new(world),
             clock,
             faults: Mutex::default(),
             idempotency: Mutex::default(),
             config,
             addr,
             requests: AtomicU64::new(0),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            answered: Notify::new(),
             tokens_issued: AtomicU64::new(0),
             wake_webhooks,
             webhooks_changed: Notify::new(),
             stalled: Notify::new(),
             release: Notify::new(),
             shutdown: Notify::new(),
+            journal: Mutex::new(None),
+            settings: Mutex::new(settings),
+            demo: Mutex::default(),
         }
+    }
+
+    /// The state `config.persistence` says: nothing recorded, a journal in memory, or a
+    /// state file loaded (and its torn last record, if any, cut off).
+    fn open(config: SandboxConfig, addr: SocketAddr) -> Result<Self, StateError> {
+        let wake = Arc::new(Notify::new());
+        let now = Clock::new(config.clock, config.start).now();
+        match config.persistence.clone() {
+            Persistence::Off => Ok(Self::new(config, addr, None, wake)),
+            Persistence::Memory => {
+                let settings = fresh_settings(&config, now);
+                let journal = state::journal::Journal::memory(&settings.header());
+                let shared = Self::new(config, addr, Some(settings), wake);
+                *lock(&shared.journal) = Some(journal);
+                Ok(shared)
+            }
+            Persistence::File(path) | Persistence::Shared(path) => {
+                let shared = matches!(config.persistence, Persistence::Shared(_));
+                let ours = fresh_settings(&config, now);
+                let (mut journal, bytes) =
+                    state::journal::Journal::open(&path, &ours.header(), shared)?;
+                let name = path.display().to_string();
+                let loaded = state::read(&bytes, &name)?;
+                if let Some(why) = loaded.settings.differs_from(&ours) {
+                    return Err(StateError::Incompatible { path: name, why });
+                }
+                let shared = Self::new(config, addr, Some(loaded.settings.clone()), wake);
+                shared.replay(&loaded.records, &name)?;
+                if loaded.torn > 0 {
+                    tracing::warn!(
+                        "{name}: its last record was torn ({} bytes, a write cut short); it was cut off and everything before it loaded",
+                        loaded.torn
+                    );
+                    journal.truncate(loaded.end)?;
+                }
+                journal.applied(&bytes, loaded.end, loaded.head);
+                journal.end_turn();
+                *lock(&shared.journal) = Some(journal);
+                Ok(shared)
+            }
+        }
+    }
+
+    /// Makes a state's recorded changes again, in order, checking that each produces what
+    /// it produced when it was made. Nothing is recorded meanwhile.
+    fn replay(&self, records: &[(state::Record, String)], name: &str) -> Result<(), StateError> {
+        let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for (index, (record, digest)) in records.iter().enumerate() {
+                let mut world = lock(&self.world);
+                let again = record.replay(&mut world, self);
+                if &again != digest {
+                    return Err(StateError::Incompatible {
+                        path: name.into(),
+                        why: format!(
+                            "record {} ({}) replays differently ({again:?}, recorded {digest:?}): it was written by other rules",
+                            index + 1,
+                            record.name()
+                        ),
+                    });
+                }
+            }
+            Ok(())
+        }));
+        replayed.unwrap_or_else(|_| {
+            Err(StateError::Damaged {
+                path: name.into(),
+                why: "replaying it failed (a record no sandbox could have written)".into(),
+            })
+        })
+    }
+
+    /// Makes `change` and records it: the one way the sandbox's state changes.
+    pub(crate) fn commit<C: state::Change>(&self, change: C) -> C::Output {
+        let mut world = lock(&self.world);
+        let mut journal = lock(&self.journal);
+        let turn = journal.as_ref().is_some_and(|j| j.is_shared());
+        if turn && let Some(journal) = journal.as_mut() {
+            self.follow(&mut world, journal);
+        }
+        let output = change.apply(&mut world, self);
+        if let Some(journal) = journal.as_mut() {
+            if C::recorded(&output) {
+                let record: state::Record = change.into();
+                journal.append(&(record, C::digest(&output)));
+            }
+            if turn {
+                journal.end_turn();
+            }
+        }
+        output
+    }
+
+    /// Takes a shared state file's turn and applies what other processes appended since
+    /// this one last looked (everything again, if one of them started it over).
+    fn follow(&self, world: &mut World, journal: &mut state::journal::Journal) {
+        let name = "the shared state";
+        let followed = journal.begin_turn().and_then(|appended| match appended {
+            state::journal::Appended::Nothing => Ok(()),
+            state::journal::Appended::Records(bytes) => {
+                for payload in state::journal::frames(&bytes, name)? {
+                    let (record, digest) = state::parse(payload, name)?;
+                    let again = record.replay(world, self);
+                    if again != digest {
+                        tracing::error!(
+                            "{name}: another process's {} replays differently here",
+                            record.name()
+                        );
+                    }
+                }
+                Ok(())
+            }
+            state::journal::Appended::Everything(bytes) => {
+                let loaded = self.rebuild(world, &bytes, name)?;
+                journal.applied(&bytes, loaded.end, loaded.head);
+                Ok(())
+            }
+        });
+        if let Err(e) = followed {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Replaces the whole state (the locked `world` and the rest) with a journal's,
+    /// replayed on a staged state first: a journal that cannot load changes nothing.
+    fn rebuild(
+        &self,
+        world: &mut World,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<state::Loaded, StateError> {
+        let loaded = state::read(bytes, name)?;
+        let ours = fresh_settings(&self.config, self.clock.now());
+        if let Some(why) = loaded.settings.differs_from(&ours) {
+            return Err(StateError::Incompatible {
+                path: name.into(),
+                why,
+            });
+        }
+        let staged = Shared::new(
+            self.config.clone(),
+            self.addr,
+            Some(loaded.settings.clone()),
+            Arc::clone(&self.wake_webhooks),
+        );
+        staged.replay(&loaded.records, name)?;
+        *world = staged.world.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.clock.copy_from(&staged.clock);
+        *lock(&self.faults) = staged
+            .faults
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        *lock(&self.idempotency) = staged
+            .idempotency
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        *lock(&self.demo) = staged.demo.into_inner().unwrap_or_else(|e| e.into_inner());
+        *lock(&self.settings) = Some(loaded.settings.clone());
+        Ok(loaded)
+    }
+
+    /// Uses up a hit of the first fault armed for `operation`, if any.
+    pub(crate) fn take_fault(&self, operation: &str) -> Option<faults::FaultSpec> {
+        if lock(&self.faults).is_empty() {
+            return None;
+        }
+        self.commit(state::TakeFault {
+            operation: operation.to_string(),
+        })
     }
 
     /// Runs every lifecycle step due by now. Only real time moves on its own: a held clock
     /// runs its steps when advanced, so there is nothing to catch up (and no lock to take on
     /// every request).
     pub(crate) fn catch_up(&self) {
-        if self.clock.mode() == ClockMode::Held {
+        // (A shared state file is followed on every request, held clock or not.)
+        if self.clock.mode() == ClockMode::Held
+            && !matches!(self.config.persistence, Persistence::Shared(_))
+        {
             return;
         }
-        let now = self.clock.now();
-        let mut world = lock(&self.world);
-        world.run_due(now);
-        world.forget_old(now);
+        let until = self.clock.now();
+        self.commit(state::RunDue { until });
     }
 
     /// Moves the clock forward by `by` (at most [`limits::MAX_ADVANCE`], never past
@@ -215,21 +447,29 @@ impl Shared {
                     ),
                 )
             })?;
-        let steps = self.run_until(Some(target));
-        self.clock.advance_to(target);
+        let steps = self.commit(state::Advance { target });
+        self.keep_offset();
         self.wake_webhooks.notify_one();
         Ok((self.clock.now(), steps))
     }
 
     /// Moves the clock to each next step until no order can move.
     pub(crate) fn settle(&self) -> (DateTime<Utc>, usize) {
-        let steps = self.run_until(None);
+        let steps = self.commit(state::Settle {});
+        self.keep_offset();
         self.wake_webhooks.notify_one();
         (self.clock.now(), steps)
     }
 
-    fn run_until(&self, target: Option<DateTime<Utc>>) -> usize {
-        let mut world = lock(&self.world);
+    /// Records a real-time clock's offset after a move (a held clock's moves replay alone).
+    fn keep_offset(&self) {
+        if self.clock.mode() == ClockMode::Realtime {
+            let milliseconds = self.clock.offset().num_milliseconds();
+            self.commit(state::SetOffset { milliseconds });
+        }
+    }
+
+    pub(crate) fn run_until(&self, world: &mut World, target: Option<DateTime<Utc>>) -> usize {
         let mut steps = 0;
         while let Some(due) = world.next_due() {
             if target.is_some_and(|t| due > t) {
@@ -245,6 +485,14 @@ impl Shared {
         }
         world.forget_old(target.unwrap_or_else(|| self.clock.now()));
         steps
+    }
+
+    /// Creates a funded test account and a token for it.
+    fn create_account(&self, spec: &AccountSpec) -> Result<TestAccount, ApiError> {
+        self.commit(state::CreateAccount {
+            spec: spec.clone(),
+            at: self.clock.now(),
+        })
     }
 
     /// See [`Sandbox::broken_invariants`].
@@ -276,29 +524,107 @@ impl Shared {
         broken
     }
 
+    /// Forgets everything; a recording sandbox starts its journal over, with new secrets.
     fn reset(&self) {
-        *lock(&self.world) = new_world(
+        let mut world = lock(&self.world);
+        let mut journal = lock(&self.journal);
+        let now = self.clock.now();
+        let settings = journal.as_ref().map(|_| fresh_settings(&self.config, now));
+        if let (Some(journal), Some(settings)) = (journal.as_mut(), &settings) {
+            if let Err(e) = journal
+                .begin_turn()
+                .and_then(|_| journal.restart(&settings.header()))
+            {
+                tracing::error!("{e}");
+            }
+            journal.end_turn();
+        }
+        *world = new_world(
             &self.config,
+            settings.as_ref(),
             self.addr,
             &self.wake_webhooks,
-            self.clock.now(),
+            now,
         );
+        *lock(&self.settings) = settings;
         lock(&self.faults).clear();
         *lock(&self.idempotency) = idempotency::Store::default();
+        *lock(&self.demo) = Default::default();
         self.release.notify_waiters();
+    }
+
+    /// The whole state as one journal.
+    pub(crate) fn snapshot(&self) -> Result<Vec<u8>, StateError> {
+        let _world = lock(&self.world);
+        match lock(&self.journal).as_ref() {
+            Some(journal) => journal.bytes(),
+            None => Err(StateError::Incompatible {
+                path: "this sandbox".into(),
+                why: "it records nothing (Persistence::Off, or the server without --state)".into(),
+            }),
+        }
+    }
+
+    /// Replaces the whole state with a snapshot's, checked and replayed first: a snapshot
+    /// that cannot load changes nothing.
+    pub(crate) fn restore(&self, bytes: &[u8]) -> Result<(), StateError> {
+        let name = "the snapshot";
+        // Checked and replayed before anything is touched.
+        state::read(bytes, name)?;
+        let mut world = lock(&self.world);
+        let mut journal = lock(&self.journal);
+        if let Some(journal) = journal.as_mut() {
+            journal.begin_turn()?;
+        }
+        let rebuilt = self.rebuild(&mut world, bytes, name);
+        let written = rebuilt.and_then(|loaded| {
+            let whole = &bytes[..loaded.end];
+            match journal.as_mut() {
+                Some(journal) => journal.replace(whole, loaded.head),
+                None => {
+                    *journal = Some(state::journal::Journal::memory_from(whole));
+                    Ok(())
+                }
+            }
+        });
+        if let Some(journal) = journal.as_mut() {
+            journal.end_turn();
+        }
+        written?;
+        self.release.notify_waiters();
+        self.wake_webhooks.notify_one();
+        Ok(())
+    }
+
+    /// Flushes the state file to the disk.
+    fn sync(&self) {
+        if let Some(journal) = lock(&self.journal).as_mut() {
+            journal.sync();
+        }
     }
 }
 
-/// A fresh world whose deliveries wake the worker behind `wake_webhooks`.
+/// A fresh world whose deliveries wake the worker behind `wake_webhooks`, its secrets from
+/// the header's `settings` when the sandbox records.
 fn new_world(
     config: &SandboxConfig,
+    settings: Option<&state::Settings>,
     addr: SocketAddr,
     wake_webhooks: &Arc<Notify>,
     now: DateTime<Utc>,
 ) -> World {
-    let ids = world::IdGen::new(config.seed, config.secret_seed);
+    let ids = match settings.map(|s| &s.secret) {
+        Some(state::Secret::Seed(secret)) => {
+            world::IdGen::new(settings.map_or(config.seed, |s| s.seed), Some(*secret))
+        }
+        Some(secret @ state::Secret::Key(_)) => world::IdGen::keyed(
+            settings.map_or(config.seed, |s| s.seed),
+            secret.bytes().unwrap_or_default(),
+        ),
+        None => world::IdGen::new(config.seed, config.secret_seed),
+    };
     let today = now.date_naive();
-    let market = market::Market::new(config.seed, today);
+    let market = market::Market::new(settings.map_or(config.seed, |s| s.seed), today);
     let mut world =
         World::new(ids, config.rules.clone(), market, today).with_retention(config.retention);
     world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks), addr);
@@ -343,7 +669,8 @@ impl Sandbox {
         }
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config.clone(), addr));
+        let shared = Shared::open(config.clone(), addr).map_err(std::io::Error::other)?;
+        let shared = Arc::new(shared);
         let mut sandbox = Self {
             shared: shared.clone(),
             addr,
@@ -351,13 +678,7 @@ impl Sandbox {
             tasks: Vec::new(),
         };
         if config.demo_account {
-            let account = sandbox
-                .create_account(&AccountSpec::usd("10000.00"))
-                .map_err(std::io::Error::other)?;
-            let client = sandbox
-                .create_client(vec![account.id.clone()])
-                .map_err(std::io::Error::other)?;
-            sandbox.demo = Some((account, client));
+            sandbox.demo = Some(sandbox.make_demo().map_err(std::io::Error::other)?);
         }
         sandbox
             .tasks
@@ -365,10 +686,45 @@ impl Sandbox {
         sandbox
             .tasks
             .push(tokio::spawn(webhooks::worker(shared.clone())));
-        if config.clock == ClockMode::Realtime {
-            sandbox.tasks.push(tokio::spawn(realtime_ticker(shared)));
+        // A shared state file runs what is due on each request instead (taking its turn).
+        if config.clock == ClockMode::Realtime
+            && !matches!(config.persistence, Persistence::Shared(_))
+        {
+            sandbox
+                .tasks
+                .push(tokio::spawn(realtime_ticker(shared.clone())));
+        }
+        if matches!(config.persistence, Persistence::File(_)) {
+            sandbox.tasks.push(tokio::spawn(syncer(shared)));
         }
         Ok(sandbox)
+    }
+
+    /// The demo account and client: the state's, or new ones.
+    fn make_demo(&self) -> Result<(TestAccount, OauthClient), ApiError> {
+        self.shared.commit(state::CreateDemo {
+            at: self.shared.clock.now(),
+        })
+    }
+
+    /// The whole state as one file (a journal), for [`Sandbox::restore`] here or in another
+    /// sandbox of this version: a prepared scenario a test can start from. Refused by a
+    /// sandbox that records nothing ([`Persistence::Off`]).
+    pub fn snapshot(&self) -> Result<Vec<u8>, StateError> {
+        self.shared.snapshot()
+    }
+
+    /// Replaces the whole state with a snapshot's. A snapshot that cannot load (damaged,
+    /// another version's, or made with other settings) is refused and changes nothing.
+    pub fn restore(&self, snapshot: &[u8]) -> Result<(), StateError> {
+        self.shared.restore(snapshot)
+    }
+
+    /// The state file, if the sandbox keeps one.
+    pub fn state_path(&self) -> Option<PathBuf> {
+        lock(&self.shared.journal)
+            .as_ref()
+            .and_then(|j| j.path().map(PathBuf::from))
     }
 
     /// `http://127.0.0.1:PORT`
@@ -393,14 +749,16 @@ impl Sandbox {
 
     /// Creates a funded test account and a token for it.
     pub fn create_account(&self, spec: &AccountSpec) -> Result<TestAccount, ApiError> {
-        let now = self.shared.clock.now();
-        let (id, token) = lock(&self.shared.world).create_account(spec, now)?;
-        Ok(TestAccount { id, token })
+        self.shared.create_account(spec)
     }
 
     /// Registers an OAuth client (random id and secret) for these accounts.
     pub fn create_client(&self, accounts: Vec<String>) -> Result<OauthClient, ApiError> {
-        lock(&self.shared.world).create_client(accounts, None, None)
+        self.shared.commit(state::CreateClient {
+            accounts,
+            id: None,
+            secret: None,
+        })
     }
 
     /// Now, by the sandbox's clock.
@@ -430,24 +788,29 @@ impl Sandbox {
 
     /// Pins an instrument's price (until [`Sandbox::unpin_price`]).
     pub fn set_price(&self, instrument: &str, price: Decimal) -> Result<(), ApiError> {
-        lock(&self.shared.world)
-            .set_market(instrument, Some(Some(price)), None, None)
-            .map(drop)
+        self.set_market(instrument, Some(Some(price)), None, None)
+    }
+
+    fn set_market(
+        &self,
+        instrument: &str,
+        price: Option<Option<Decimal>>,
+        status: Option<sophic_client::types::TradingStatus>,
+        lot: Option<Decimal>,
+    ) -> Result<(), ApiError> {
+        let change = state::SetMarket::new(instrument, price, status, lot);
+        self.shared.commit(change).map(drop)
     }
 
     /// Sets the most units one trade of `instrument` carries (larger orders fill in
     /// several trades, one per lifecycle step).
     pub fn set_lot(&self, instrument: &str, lot: Decimal) -> Result<(), ApiError> {
-        lock(&self.shared.world)
-            .set_market(instrument, None, None, Some(lot))
-            .map(drop)
+        self.set_market(instrument, None, None, Some(lot))
     }
 
     /// Lets an instrument's price follow the market again.
     pub fn unpin_price(&self, instrument: &str) -> Result<(), ApiError> {
-        lock(&self.shared.world)
-            .set_market(instrument, Some(None), None, None)
-            .map(drop)
+        self.set_market(instrument, Some(None), None, None)
     }
 
     /// An instrument's price now.
@@ -464,14 +827,12 @@ impl Sandbox {
         instrument: &str,
         status: sophic_client::types::TradingStatus,
     ) -> Result<(), ApiError> {
-        lock(&self.shared.world)
-            .set_market(instrument, None, Some(status), None)
-            .map(drop)
+        self.set_market(instrument, None, Some(status), None)
     }
 
     /// Arms a fault.
     pub fn arm(&self, fault: FaultSpec) {
-        lock(&self.shared.faults).arm(fault);
+        self.shared.commit(state::ArmFault { fault });
     }
 
     /// The faults still armed (a fault is gone once it has hit its `count` requests).
@@ -481,7 +842,7 @@ impl Sandbox {
 
     /// Disarms every fault.
     pub fn clear_faults(&self) {
-        lock(&self.shared.faults).clear();
+        self.shared.commit(state::ClearFaults {});
     }
 
     /// Waits until a request is held by a `stall` fault.
@@ -522,8 +883,29 @@ impl Sandbox {
         self.shared.reset();
     }
 
-    /// Stops serving.
+    /// Stops serving at once (requests being answered are cut off; every change already
+    /// answered is in the state).
     pub fn shutdown(self) {
+        drop(self);
+    }
+
+    /// Stops taking connections, finishes answering the requests it has (for at most
+    /// `grace`), flushes the state file and stops: what SIGTERM and Ctrl-C do.
+    pub async fn stop(self, grace: Duration) {
+        use std::sync::atomic::Ordering;
+        self.shared.shutdown.notify_waiters();
+        let drained = async {
+            loop {
+                let answered = self.shared.answered.notified();
+                tokio::pin!(answered);
+                answered.as_mut().enable();
+                if self.shared.in_flight.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                answered.await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, drained).await;
         drop(self);
     }
 }
@@ -531,6 +913,7 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.shared.shutdown.notify_waiters();
+        self.shared.sync();
         for task in &self.tasks {
             task.abort();
         }
@@ -555,16 +938,16 @@ impl InProcess {
         if let Err(why) = config.check() {
             panic!("InProcess::new: {why}");
         }
-        let shared = Arc::new(Shared::new(config.clone(), config.addr));
+        let shared = Shared::open(config.clone(), config.addr)
+            .unwrap_or_else(|e| panic!("InProcess::new: {e}"));
+        let shared = Arc::new(shared);
         let router = http::router(shared.clone());
         Self { shared, router }
     }
 
     /// Creates a funded test account and a token for it.
     pub fn create_account(&self, spec: &AccountSpec) -> Result<TestAccount, ApiError> {
-        let now = self.shared.clock.now();
-        let (id, token) = lock(&self.shared.world).create_account(spec, now)?;
-        Ok(TestAccount { id, token })
+        self.shared.create_account(spec)
     }
 
     /// Answers one request, as the server would (the answer's body read whole).
@@ -593,6 +976,18 @@ impl InProcess {
     /// See [`Sandbox::broken_invariants`].
     pub fn broken_invariants(&self) -> Vec<String> {
         self.shared.broken_invariants()
+    }
+}
+
+/// Flushes the state file every second, so that a power cut loses at most about a second
+/// (a `kill -9` loses nothing written: the operating system has it).
+async fn syncer(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let shared = shared.clone();
+        // fsync blocks; it runs off the async threads (and outside the world's lock).
+        let _ = tokio::task::spawn_blocking(move || shared.sync()).await;
     }
 }
 

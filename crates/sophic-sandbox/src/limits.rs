@@ -10,6 +10,9 @@ use rust_decimal::Decimal;
 /// The largest request body read (1 MiB); a larger one is answered 413 `request_too_large`.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// The largest snapshot `PUT /sandbox/state` reads (256 MiB: about 300,000 orders).
+pub const MAX_STATE_BYTES: usize = 256 << 20;
+
 /// How long a client has to send a request's headers (HTTP/1; on a keep-alive connection
 /// also the longest idle wait between two requests).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

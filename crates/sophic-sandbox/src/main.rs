@@ -12,10 +12,16 @@ struct Cli {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    sophic_sandbox::cli::run(Cli::parse().args).await
+    match sophic_sandbox::cli::run(Cli::parse().args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sophic-sandbox: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -75,7 +75,8 @@ pub struct Attempt {
 }
 
 /// What came of an attempt.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The receiver answered with this status.
     Answered(u16),
@@ -549,12 +550,12 @@ pub async fn worker(shared: Arc<crate::Shared>) {
                 let signed_at = chrono::Utc::now().timestamp();
                 let outcome = send(&http, &attempt, signed_at, shared.addr).await;
                 let now = shared.clock.now();
-                crate::clock::lock(&shared.world).deliveries.record(
-                    &attempt.delivery_id,
+                shared.commit(crate::state::Delivered {
+                    delivery: attempt.delivery_id,
                     started_at,
                     outcome,
-                    now,
-                );
+                    at: now,
+                });
                 shared.webhooks_changed.notify_waiters();
                 shared.wake_webhooks.notify_one();
             });

@@ -5,6 +5,49 @@ use serde_json::{Value, json};
 use crate::args::{Connection, SandboxCommand};
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::target::{Local, local_sandbox};
+
+/// Where `sophic sandbox --port 4010` (the default) listens.
+const DEFAULT_SANDBOX: &str = "http://127.0.0.1:4010";
+
+/// A value as one single-quoted shell word.
+fn shell_quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// `sophic sandbox env`: the export lines for the demo account of the sandbox at `base`.
+async fn env(base: &str, out: &Output) -> Result<(), Failure> {
+    let demo = call(base, "GET", "/demo", None).await?;
+    let field = |name: &str| demo[name].as_str().unwrap_or_default().to_string();
+    let lines = [
+        ("SOPHIC_BASE_URL", base.trim_end_matches('/').to_string()),
+        ("SOPHIC_TOKEN", field("token")),
+        ("SOPHIC_ACCOUNT", field("account")),
+    ];
+    out.show(&demo, || {
+        lines
+            .iter()
+            .map(|(name, value)| format!("export {name}={}", shell_quoted(value)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+/// `sophic sandbox reset` with nothing configured: the local sandbox starts over.
+async fn reset_local(connection: &Connection, out: &Output) -> Result<(), Failure> {
+    let sandbox = local_sandbox(connection, Local::Kept).await?;
+    let path = sandbox.state_path();
+    sandbox.reset();
+    let shown = path.as_ref().map(|p| p.display().to_string());
+    out.show(&json!({ "reset": true, "state": shown }), || {
+        format!(
+            "the local sandbox ({}) starts over; nothing was sent to Sophic",
+            shown.as_deref().unwrap_or("in memory")
+        )
+    });
+    Ok(())
+}
 
 /// Runs the server until Ctrl-C.
 pub async fn serve(args: sophic_sandbox::cli::Args) -> Result<(), Failure> {
@@ -20,11 +63,16 @@ pub async fn control(
     connection: &Connection,
     out: &Output,
 ) -> Result<(), Failure> {
-    let base = connection.base_url.as_deref().ok_or_else(|| {
-        Failure::usage(
-            "--base-url (or SOPHIC_BASE_URL) must name the running sandbox, such as http://127.0.0.1:4010",
-        )
-    })?;
+    let base = match (&action, connection.base_url.as_deref()) {
+        (SandboxCommand::Reset, None) => return reset_local(connection, out).await,
+        (SandboxCommand::Env, None) => DEFAULT_SANDBOX,
+        (_, Some(base)) => base,
+        (_, None) => {
+            return Err(Failure::usage(
+                "--base-url (or SOPHIC_BASE_URL) must name the running sandbox, such as http://127.0.0.1:4010",
+            ));
+        }
+    };
     let body = match &action {
         SandboxCommand::Advance { by } => {
             let seconds = duration_seconds(by)?;
@@ -38,6 +86,14 @@ pub async fn control(
         }
         SandboxCommand::Settle => call(base, "POST", "/clock/settle", Some(json!({}))).await?,
         SandboxCommand::Clock => call(base, "GET", "/clock", None).await?,
+        SandboxCommand::Reset => {
+            call(base, "POST", "/reset", None).await?;
+            out.show(&json!({ "reset": true }), || {
+                format!("the sandbox at {base} starts over")
+            });
+            return Ok(());
+        }
+        SandboxCommand::Env => return env(base, out).await,
     };
     out.show(&body, || {
         let mut line = format!(
@@ -85,7 +141,12 @@ pub async fn call(
         .text()
         .await
         .map_err(|e| Failure::Unexpected(format!("{base} answered {status}, unreadably: {e}")))?;
-    let body = serde_json::from_str::<Value>(&text);
+    // (A 204, such as a reset's, has no body.)
+    let body = if text.is_empty() {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_str::<Value>(&text)
+    };
     if !status.is_success() {
         let detail = match &body {
             Ok(json) => json["detail"].as_str().unwrap_or("refused").to_string(),

@@ -16,10 +16,12 @@ use serde_json::json;
 use sophic_client::types::{Currency, ErrorParamCode, TradingStatus};
 
 use super::{AppState, Path};
+use crate::TestAccount;
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
 use crate::limits;
+use crate::state::{ArmFault, ClearFaults, CreateAccount, CreateClient, SetMarket};
 use crate::world::AccountSpec;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -37,6 +39,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/faults/release", post(release_stalled))
         .route("/webhook-deliveries", get(list_deliveries))
         .route("/reset", post(reset))
+        .route("/health", get(health))
+        .route("/demo", get(demo))
+        .route("/state", get(export_state).put(import_state))
 }
 
 fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -96,9 +101,11 @@ async fn create_account(State(state): State<AppState>, raw: Bytes) -> Result<Res
             decimal(quantity, &format!("body.positions.{instrument}"))?,
         );
     }
-    let now = state.clock.now();
-    let mut world = lock(&state.world);
-    let (id, token) = world.create_account(&spec, now)?;
+    let TestAccount { id, token } = state.commit(CreateAccount {
+        spec,
+        at: state.clock.now(),
+    })?;
+    let world = lock(&state.world);
     let account = world.account(&id)?;
     let answer = json!({
         "account": {
@@ -121,11 +128,11 @@ struct NewClient {
 
 async fn create_client(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
     let request: NewClient = body(&raw)?;
-    let client = lock(&state.world).create_client(
-        request.accounts,
-        request.client_id,
-        request.client_secret,
-    )?;
+    let client = state.commit(CreateClient {
+        accounts: request.accounts,
+        id: request.client_id,
+        secret: request.client_secret,
+    })?;
     let answer = json!({"client_id": client.id, "client_secret": client.secret, "accounts": client.accounts});
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }
@@ -220,7 +227,7 @@ async fn set_instrument(
         .map(|l| decimal(l, "body.lot"))
         .transpose()?;
     let now = state.clock.now();
-    let listing = lock(&state.world).set_market(&instrument_id, price, status, lot)?;
+    let listing = state.commit(SetMarket::new(&instrument_id, price, status, lot))?;
     let today = now.date_naive();
     let answer = json!({
         "instrument": listing.full(today),
@@ -261,8 +268,8 @@ async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response
             format!("must be at most {} seconds", limits::MAX_RETRY_AFTER),
         ));
     }
-    lock(&state.faults).arm(fault);
-    Ok((StatusCode::CREATED, axum::Json(lock(&state.faults).armed())).into_response())
+    let armed = state.commit(ArmFault { fault });
+    Ok((StatusCode::CREATED, axum::Json(armed)).into_response())
 }
 
 async fn list_faults(State(state): State<AppState>) -> Response {
@@ -271,7 +278,7 @@ async fn list_faults(State(state): State<AppState>) -> Response {
 
 /// Disarms every fault and lets any request held by a `stall` fault go on.
 async fn clear_faults(State(state): State<AppState>) -> StatusCode {
-    lock(&state.faults).clear();
+    state.commit(ClearFaults {});
     state.release.notify_waiters();
     StatusCode::NO_CONTENT
 }
@@ -290,4 +297,58 @@ async fn list_deliveries(State(state): State<AppState>) -> Response {
 async fn reset(State(state): State<AppState>) -> StatusCode {
     state.reset();
     StatusCode::NO_CONTENT
+}
+
+/// Ready to answer: for scripts and containers waiting on a start.
+async fn health(State(state): State<AppState>) -> Response {
+    let path = lock(&state.journal)
+        .as_ref()
+        .and_then(|j| j.path().map(|p| p.display().to_string()));
+    axum::Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "clock": state.clock.mode().as_str(),
+        "now": state.clock.now(),
+        "state": path,
+    }))
+    .into_response()
+}
+
+/// The whole state as one file, for `PUT /sandbox/state` here or in another sandbox.
+async fn export_state(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let bytes = state.snapshot().map_err(|e| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            sophic_client::types::ErrorCode::NotFound,
+            e.to_string(),
+        )
+    })?;
+    Ok((
+        StatusCode::OK,
+        [("content-type", "application/octet-stream")],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Replaces the whole state with a snapshot's; one that cannot load changes nothing.
+async fn import_state(State(state): State<AppState>, raw: Bytes) -> Result<StatusCode, ApiError> {
+    state
+        .restore(&raw)
+        .map_err(|e| ApiError::param("body", ErrorParamCode::Invalid, e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The demo account and OAuth client, for `sophic sandbox env`.
+async fn demo(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let (Some(account), Some(client)) = lock(&state.demo).clone() else {
+        return Err(ApiError::not_found("demo account", "demo"));
+    };
+    Ok(axum::Json(json!({
+        "account": account.id,
+        "token": account.token,
+        "client_id": client.id,
+        "client_secret": client.secret,
+    }))
+    .into_response())
 }

@@ -34,7 +34,7 @@ use sophic_client::types::ErrorCode;
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::limits::{BODY_READ_TIMEOUT, MAX_BODY_BYTES};
+use crate::limits::{BODY_READ_TIMEOUT, MAX_BODY_BYTES, MAX_STATE_BYTES};
 
 /// The one path whose body is a form and whose errors are OAuth's.
 pub(crate) const TOKEN_PATH: &str = "/auth/token";
@@ -187,6 +187,7 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
     // Paid on every request: no allocation unless refusing.
     let path = request.uri().path();
     let is_token = path == TOKEN_PATH;
+    let is_state = path == STATE_PATH;
     let control = path == "/sandbox" || path.starts_with("/sandbox/");
     let access = &state.config.access;
     let host = request_host(&request);
@@ -226,7 +227,12 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
-    let bytes = match read_body(body).await {
+    let limit = if is_state {
+        MAX_STATE_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let bytes = match read_body(body, limit).await {
         Ok(bytes) => bytes,
         Err((status, code, detail)) => return Err(refuse(is_token, "body", status, code, detail)),
     };
@@ -234,6 +240,10 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
     // DATA frame) is bodiless too.
     let expected = if is_token {
         "application/x-www-form-urlencoded"
+    } else if is_state {
+        // A snapshot is binary; a browser cannot send this type across sites without
+        // asking first (CORS), and the sandbox never says yes.
+        "application/octet-stream"
     } else {
         "application/json"
     };
@@ -252,22 +262,26 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
 
 type Refusal = (StatusCode, ErrorCode, String);
 
-/// Reads a body of at most [`MAX_BODY_BYTES`] within [`BODY_READ_TIMEOUT`].
-async fn read_body(body: Body) -> Result<Bytes, Refusal> {
+/// The control endpoint whose body is a snapshot ([`MAX_STATE_BYTES`], binary).
+const STATE_PATH: &str = "/sandbox/state";
+
+/// Reads a body of at most `limit` bytes ([`MAX_BODY_BYTES`] but for a snapshot) within
+/// [`BODY_READ_TIMEOUT`].
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Refusal> {
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::RequestTooLarge,
-            format!("The request body is over the sandbox's limit of {MAX_BODY_BYTES} bytes."),
+            format!("The request body is over the sandbox's limit of {limit} bytes."),
         )
     };
-    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+    if body.size_hint().lower() > limit as u64 {
         return Err(too_large());
     }
     // Most bodies arrive with their headers: polled once, they are read without arming a
     // timer (a timer per request is paid by every placement); a body still on its way
     // gets the timeout.
-    let mut collect = std::pin::pin!(axum::body::to_bytes(body, MAX_BODY_BYTES));
+    let mut collect = std::pin::pin!(axum::body::to_bytes(body, limit));
     let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
     let read = match first {
         Poll::Ready(read) => Ok(read),

@@ -1,7 +1,7 @@
 //! The HTTP face of the sandbox: routes, authentication, request ids, faults, and a
 //! connection loop that can drop a connection on purpose.
 
-mod api;
+pub(crate) mod api;
 mod control;
 pub mod guard;
 mod query;
@@ -182,7 +182,7 @@ async fn inject_faults(
     if let Err(refusal) = spec::check_parameters(operation, &request) {
         return refusal.into_response();
     }
-    let Some(fault) = lock(&state.faults).take(operation) else {
+    let Some(fault) = state.take_fault(operation) else {
         return next.run(request).await;
     };
     let is_token = operation == sophic_client::Operation::CREATE_TOKEN.id;
@@ -250,6 +250,24 @@ async fn inject_faults(
 
 /// Serves connections until the sandbox shuts down. Each connection can be killed by a
 /// `drop_connection` fault.
+/// A request being answered: counted, so that a graceful shutdown waits for it.
+struct InFlight(AppState);
+
+impl InFlight {
+    fn start(state: AppState) -> Self {
+        state.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.answered.notify_waiters();
+        }
+    }
+}
+
 pub(crate) async fn serve(listener: TcpListener, state: AppState) {
     let app = router(state.clone());
     loop {
@@ -260,13 +278,21 @@ pub(crate) async fn serve(listener: TcpListener, state: AppState) {
         let Ok((stream, _)) = accepted else { continue };
         let app = app.clone();
         let header_read_timeout = state.config.header_read_timeout;
+        let state = state.clone();
         tokio::spawn(async move {
             let kill = Arc::new(Notify::new());
             let killer = ConnectionKiller(kill.clone());
+            let in_flight = state.clone();
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(killer.clone());
-                    app.clone().oneshot(request.map(axum::body::Body::new))
+                    let answering = InFlight::start(in_flight.clone());
+                    let answer = app.clone().oneshot(request.map(axum::body::Body::new));
+                    async move {
+                        let answer = answer.await;
+                        drop(answering);
+                        answer
+                    }
                 },
             );
             let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -6,7 +6,7 @@ use foldhash::HashMap;
 use crate::error::ApiError;
 
 /// Who a token speaks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Principal {
     /// The token's owner: an account id (sandbox tokens) or an OAuth client id.
     pub id: String,

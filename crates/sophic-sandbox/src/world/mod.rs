@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sophic_client::types::{
     CashBalance, Currency, ErrorCode, ErrorParamCode, EventName, Instrument, Order,
@@ -107,7 +108,7 @@ impl Default for Rules {
 }
 
 /// What placing an order asks for, once its fields are valid.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NewOrder {
     /// The instrument's id.
     pub instrument: String,
@@ -154,7 +155,8 @@ struct OrderFigures {
 }
 
 /// The side-specific part of an order: a buy carries cash, a sell carries units.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NewSide {
     /// Cash to invest before fees; rollover requested.
     Buy {
@@ -166,7 +168,7 @@ pub enum NewSide {
 }
 
 /// Starting cash and positions of a new test account.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AccountSpec {
     /// Cash per currency.
     pub cash: BTreeMap<Currency, Decimal>,
@@ -810,6 +812,14 @@ impl World {
 
     fn unschedule(&mut self, order_id: &str) {
         self.schedule.remove(order_id);
+    }
+
+    /// Whether [`World::run_due`] or [`World::forget_old`] has anything to do by `until`: a
+    /// step, a midnight or a retention sweep due.
+    pub fn has_work_by(&self, until: DateTime<Utc>) -> bool {
+        self.schedule.next_due().is_some_and(|due| due <= until)
+            || self.next_midnight().is_some_and(|m| m <= until)
+            || (self.retention.is_some() && self.next_forget.is_none_or(|next| next <= until))
     }
 
     /// When the next lifecycle step is due, if any order can still move.

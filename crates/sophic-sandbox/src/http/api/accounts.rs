@@ -36,10 +36,12 @@ pub(super) async fn update_position(
     Path((account_id, position_id)): Path<(String, String)>,
     spec::Json(request): spec::Json<UpdatePositionRequest>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let mut world = lock(&state.world);
-    world.account_for(&principal, &account_id)?;
-    let position =
-        world.set_automatic_rollover(&account_id, &position_id, request.automatic_rollover, now)?;
+    lock(&state.world).account_for(&principal, &account_id)?;
+    let position = state.commit(crate::state::SetRollover {
+        account: account_id,
+        position: position_id,
+        on: request.automatic_rollover,
+        at: state.clock.now(),
+    })?;
     Ok(json_response(StatusCode::OK, &position))
 }

@@ -70,8 +70,7 @@ pub(super) async fn create_token(State(state): State<AppState>, body: Bytes) -> 
         );
     }
     let now = state.clock.now();
-    let mut world = lock(&state.world);
-    let Some(client) = world.client(id, secret).cloned() else {
+    let Some(client) = lock(&state.world).client(id, secret).cloned() else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -83,7 +82,10 @@ pub(super) async fn create_token(State(state): State<AppState>, body: Bytes) -> 
         id: client.id.clone(),
         accounts: client.accounts.clone(),
     };
-    let token = world.issue_token(principal, Some(now + lifetime));
+    let token = state.commit(crate::state::IssueToken {
+        principal,
+        expires_at: Some(now + lifetime),
+    });
     state
         .tokens_issued
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

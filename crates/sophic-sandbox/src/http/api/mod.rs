@@ -6,7 +6,7 @@ mod accounts;
 mod auth;
 mod events;
 mod instruments;
-mod mutation;
+pub(crate) mod mutation;
 mod orders;
 mod webhooks;
 

@@ -89,9 +89,67 @@ impl axum::extract::FromRequest<AppState> for Mutation {
 }
 
 /// An answer as bytes: serialized once, whether sent or stored for replay.
-type Answer = (StatusCode, Bytes);
+pub(crate) type Answer = (StatusCode, Bytes);
 
-pub(super) fn answer<T: Serialize>(status: StatusCode, value: &T) -> Answer {
+/// A request's use of an idempotency key: whose, which, and the request's fingerprint.
+/// The change it makes stores its answer under the key as it is made (and again when a
+/// state is loaded), so a kill between the change and the answer cannot lose the key.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct KeyUse {
+    owner: String,
+    key: String,
+    /// Hex.
+    fingerprint: String,
+}
+
+impl KeyUse {
+    fn new(owner: &str, key: &str, fingerprint: [u8; 32]) -> Self {
+        Self {
+            owner: owner.to_string(),
+            key: key.to_string(),
+            fingerprint: fingerprint.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+
+    fn fingerprint(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = self
+                .fingerprint
+                .get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .unwrap_or_default();
+        }
+        out
+    }
+
+    /// Stores `result` under the key, as contract section 8 says: a validation failure
+    /// stores nothing (the key may be retried), any other answer is replayed.
+    pub(crate) fn settle(
+        &self,
+        store: &mut idempotency::Store,
+        result: &Result<Answer, ApiError>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let (status, body) = match result {
+            Err(e) if e.is_validation() => {
+                store.abandon(&self.owner, &self.key);
+                return;
+            }
+            Ok((status, body)) => (*status, body.clone()),
+            Err(e) => answer(e.status, &e.body()),
+        };
+        store.keep(
+            &self.owner,
+            &self.key,
+            self.fingerprint(),
+            Stored { status, body },
+            at,
+        );
+    }
+}
+
+pub(crate) fn answer<T: Serialize>(status: StatusCode, value: &T) -> Answer {
     (
         status,
         Bytes::from(serde_json::to_vec(value).expect("answers serialize")),
@@ -108,14 +166,14 @@ impl Mutation {
         self,
         state: &AppState,
         account: &str,
-        run: impl FnOnce(&[u8]) -> Result<Answer, ApiError>,
+        run: impl FnOnce(&[u8], Option<KeyUse>) -> Result<Answer, ApiError>,
     ) -> Response {
         if let Err(e) = lock(&state.world).account_for(&self.principal, account) {
             return e.into_response();
         }
         let owner = &self.principal.id;
         let Some(key) = self.key else {
-            return run(&self.body).map_or_else(IntoResponse::into_response, send);
+            return run(&self.body, None).map_or_else(IntoResponse::into_response, send);
         };
         let claim =
             lock(&state.idempotency).claim(owner, &key, self.fingerprint, state.clock.now());
@@ -161,7 +219,8 @@ impl Mutation {
             released.await;
             std::mem::forget(claimed);
         }
-        let (status, body) = match run(&self.body) {
+        let used = KeyUse::new(owner, &key, self.fingerprint);
+        let (status, body) = match run(&self.body, Some(used)) {
             Ok(answer) => answer,
             Err(e) if e.is_validation() => {
                 lock(&state.idempotency).abandon(owner, &key);

@@ -10,12 +10,13 @@ use serde_json::Value;
 use sophic_client::types::{ErrorParamCode, Order, OrderSide, OrderStatus, PlaceOrderRequest};
 
 use super::json_response;
-use super::mutation::{Mutation, answer};
+use super::mutation::Mutation;
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::http::query::{Query, page};
 use crate::http::spec;
 use crate::http::{AppState, Auth, Path};
+use crate::state::{Cancel, Place};
 use crate::world::{NewOrder, NewSide, Principal};
 
 pub(super) async fn place_order(
@@ -25,10 +26,14 @@ pub(super) async fn place_order(
 ) -> Response {
     let operation = mutation.operation;
     mutation
-        .run(&state, &account_id, |body| {
-            let new = validate_order(operation, body)?;
-            let order = lock(&state.world).place(&account_id, new, state.clock.now())?;
-            Ok(answer(StatusCode::CREATED, &*order))
+        .run(&state, &account_id, |body, key| {
+            let order = validate_order(operation, body)?;
+            state.commit(Place {
+                account: account_id.clone(),
+                order,
+                at: state.clock.now(),
+                key,
+            })
         })
         .await
 }
@@ -196,9 +201,13 @@ pub(super) async fn cancel_order(
     mutation: Mutation,
 ) -> Response {
     mutation
-        .run(&state, &account_id, |_| {
-            let order = lock(&state.world).cancel(&account_id, &order_id, state.clock.now())?;
-            Ok(answer(StatusCode::OK, &*order))
+        .run(&state, &account_id, |_, key| {
+            state.commit(Cancel {
+                account: account_id.clone(),
+                order: order_id.clone(),
+                at: state.clock.now(),
+                key,
+            })
         })
         .await
 }

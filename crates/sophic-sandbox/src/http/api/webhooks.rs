@@ -6,23 +6,21 @@ use axum::response::Response;
 use sophic_client::types::{CreateWebhookRequest, UpdateWebhookRequest};
 
 use super::json_response;
-use crate::clock::lock;
 use crate::error::ApiError;
 use crate::http::spec;
 use crate::http::{AppState, Auth, Path};
-use crate::world::World;
+use crate::state::{CreateWebhook, TestWebhook, UpdateWebhook};
 
 pub(super) async fn create_webhook(
     State(state): State<AppState>,
     Auth(principal): Auth,
     spec::Json(request): spec::Json<CreateWebhookRequest>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let mut world = lock(&state.world);
-    let World {
-        deliveries, ids, ..
-    } = &mut *world;
-    let webhook = deliveries.create(&principal.id, &request, ids, now)?;
+    let webhook = state.commit(CreateWebhook {
+        owner: principal.id,
+        request,
+        at: state.clock.now(),
+    })?;
     Ok(json_response(StatusCode::CREATED, &webhook))
 }
 
@@ -32,11 +30,12 @@ pub(super) async fn update_webhook(
     Path(webhook_id): Path<String>,
     spec::Json(request): spec::Json<UpdateWebhookRequest>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let webhook =
-        lock(&state.world)
-            .deliveries
-            .update(&principal.id, &webhook_id, &request, now)?;
+    let webhook = state.commit(UpdateWebhook {
+        owner: principal.id,
+        webhook: webhook_id,
+        request,
+        at: state.clock.now(),
+    })?;
     Ok(json_response(StatusCode::OK, &webhook))
 }
 
@@ -45,13 +44,10 @@ pub(super) async fn test_webhook(
     Auth(principal): Auth,
     Path(webhook_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let delivery = {
-        let mut world = lock(&state.world);
-        let World {
-            deliveries, ids, ..
-        } = &mut *world;
-        deliveries.test(&principal.id, &webhook_id, ids, now)?
-    };
+    let delivery = state.commit(TestWebhook {
+        owner: principal.id,
+        webhook: webhook_id,
+        at: state.clock.now(),
+    })?;
     Ok(json_response(StatusCode::ACCEPTED, &delivery))
 }

@@ -1,0 +1,559 @@
+//! The journal: a header and then one framed record per change, appended as each change
+//! is made (see `docs/decisions/0014-durable-state.md`).
+//!
+//! ```text
+//! file   = MAGIC frame(header) frame(record)*
+//! frame  = length:u32le crc32(payload):u32le payload
+//! ```
+//!
+//! A frame is written with one `write` call before the change's answer is sent, so a
+//! `kill -9` loses only the requests in flight. Nothing is fsynced per change: a sync
+//! task flushes the file every second, so a power cut loses at most about a second,
+//! and what it leaves loads as the state of some earlier moment. Reading follows the
+//! rules of the issue: a torn last frame (short, or its checksum wrong and nothing after
+//! it) is cut off and everything before it loads; a bad frame with frames after it is
+//! damage, refused with its offset.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The first bytes of every state file.
+pub const MAGIC: &[u8; 8] = b"SOPHICST";
+
+/// The format of the frames and the header; a file of another version is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// No frame is larger (a length above it is damage, not a reason to allocate).
+const MAX_FRAME: usize = 64 << 20;
+
+/// The most a torn last frame can be: one record. A longer unreadable tail is damage (a
+/// length field garbled in the middle of the file), not a write cut short.
+const MAX_TORN: usize = 4 << 20;
+
+/// Why a state cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file could not be read, written or locked.
+    #[error("{path}: {source}")]
+    Io {
+        /// The state file.
+        path: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Another process has the state open.
+    #[error(
+        "{0} is in use by another sandbox or sophic command (one process at a time writes a state); stop it, or pass another --state"
+    )]
+    Locked(String),
+    /// Not a state file, or damaged before its last record.
+    #[error(
+        "{path} is damaged: {why}; it was left as it is (move it away, or start over with `sophic sandbox reset`)"
+    )]
+    Damaged {
+        /// The state file (or `snapshot`).
+        path: String,
+        /// Where and what.
+        why: String,
+    },
+    /// Written by another version, or for another configuration.
+    #[error("{path} cannot be used here: {why}")]
+    Incompatible {
+        /// The state file (or `snapshot`).
+        path: String,
+        /// Which version or setting differs.
+        why: String,
+    },
+}
+
+impl StateError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// One frame around `payload`.
+pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
+    let length = u32::try_from(payload.len()).expect("a record is far below 4 GiB");
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// What reading a journal's bytes found.
+#[derive(Debug)]
+pub struct Read<'a> {
+    /// The header's payload.
+    pub header: &'a [u8],
+    /// Each record's payload, in order.
+    pub records: Vec<&'a [u8]>,
+    /// Where the header frame ends.
+    pub head: usize,
+    /// Where the last whole frame ends.
+    pub end: usize,
+    /// Bytes of a torn last frame, cut off (0 when the journal ended cleanly).
+    pub torn: usize,
+}
+
+/// The payloads of whole frames (records another process appended, read under the lock,
+/// so never torn).
+pub fn frames<'a>(mut bytes: &'a [u8], name: &str) -> Result<Vec<&'a [u8]>, StateError> {
+    let mut payloads = Vec::new();
+    while !bytes.is_empty() {
+        let whole = bytes.len() >= 8;
+        let length = if whole {
+            u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")) as usize
+        } else {
+            usize::MAX
+        };
+        if length > MAX_FRAME || 8 + length > bytes.len() {
+            return Err(StateError::Damaged {
+                path: name.into(),
+                why: "a record another process appended is cut short".into(),
+            });
+        }
+        let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
+        let payload = &bytes[8..8 + length];
+        if crc32fast::hash(payload) != crc {
+            return Err(StateError::Damaged {
+                path: name.into(),
+                why: "a record another process appended fails its checksum".into(),
+            });
+        }
+        payloads.push(payload);
+        bytes = &bytes[8 + length..];
+    }
+    Ok(payloads)
+}
+
+/// Splits a journal into frames, by the rules in the module's documentation. `name` is
+/// what errors call the bytes (a path, or `snapshot`).
+pub fn split<'a>(bytes: &'a [u8], name: &str) -> Result<Read<'a>, StateError> {
+    let damaged = |why: String| StateError::Damaged {
+        path: name.to_string(),
+        why,
+    };
+    let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) else {
+        return Err(damaged(
+            "it does not start like a sophic sandbox state".into(),
+        ));
+    };
+    let mut at = MAGIC.len();
+    let mut payloads = Vec::new();
+    let mut torn = 0;
+    let mut rest = rest;
+    while !rest.is_empty() {
+        let header_complete = rest.len() >= 8;
+        let length = header_complete
+            .then(|| u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize);
+        match length {
+            Some(length) if length <= MAX_FRAME && 8 + length <= rest.len() => {
+                let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+                let payload = &rest[8..8 + length];
+                let last = 8 + length == rest.len();
+                if crc32fast::hash(payload) != crc {
+                    if last {
+                        torn = rest.len();
+                        break;
+                    }
+                    return Err(damaged(format!(
+                        "the record at byte {at} (record {}) fails its checksum and more follow",
+                        payloads.len()
+                    )));
+                }
+                payloads.push(payload);
+                at += 8 + length;
+                rest = &rest[8 + length..];
+            }
+            Some(length) if length > MAX_FRAME => {
+                return Err(damaged(format!(
+                    "the record at byte {at} claims {length} bytes"
+                )));
+            }
+            // A frame cut short by the end of the file: the write in flight at a kill.
+            _ => {
+                torn = rest.len();
+                break;
+            }
+        }
+    }
+    let Some((header, records)) = payloads.split_first() else {
+        return Err(damaged("it has no header".into()));
+    };
+    if torn > MAX_TORN {
+        return Err(damaged(format!(
+            "its last {torn} bytes are not a whole record (a write cut short is at most one record)"
+        )));
+    }
+    Ok(Read {
+        header,
+        records: records.to_vec(),
+        head: MAGIC.len() + 8 + header.len(),
+        end: at,
+        torn,
+    })
+}
+
+/// How long a process waits for another's turn with a shared state file: turns last a
+/// change each, so only a process that keeps the file (a server on it) makes one wait.
+const TURN_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes the file's lock, waiting at most `wait` for another process to give it back.
+fn take_lock(file: &File, path: &Path, wait: Duration) -> Result<(), StateError> {
+    let started = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StateError::Locked(path.display().to_string()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(StateError::io(path, e)),
+        }
+    }
+}
+
+/// Where a journal's frames go.
+#[derive(Debug)]
+enum Sink {
+    /// A state file: locked for this process's lifetime, or (`shared`) taken by turns.
+    File {
+        file: File,
+        path: PathBuf,
+        shared: Option<Turns>,
+    },
+    /// Memory, for [`crate::Sandbox::snapshot`] without a file.
+    Memory(Vec<u8>),
+}
+
+/// A state file taken by turns: how much of it this process has applied.
+#[derive(Debug)]
+struct Turns {
+    /// Bytes of the file applied to this process's state.
+    known: u64,
+    /// The magic and header frame this process loaded: another process's reset writes
+    /// another.
+    head: Vec<u8>,
+}
+
+/// What another process appended to a shared state file since this one last looked.
+pub enum Appended {
+    /// Nothing.
+    Nothing,
+    /// These frames' payloads (records), in order.
+    Records(Vec<u8>),
+    /// The file was started over (a reset, a restored snapshot): these are its bytes.
+    Everything(Vec<u8>),
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    sink: Sink,
+    /// A reused buffer for each frame.
+    buffer: Vec<u8>,
+    /// Frames written since the last sync.
+    dirty: bool,
+    /// The first write error: the state is then no longer durable, said once.
+    failed: bool,
+}
+
+/// A state file's header.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Header<S> {
+    /// `sophic-sandbox-state`.
+    pub format: String,
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// What must match for the records to mean the same thing again.
+    pub settings: S,
+}
+
+impl Journal {
+    /// A journal in memory starting with `header`.
+    pub fn memory(header: &[u8]) -> Self {
+        let mut bytes = MAGIC.to_vec();
+        frame(header, &mut bytes);
+        Self::new(Sink::Memory(bytes))
+    }
+
+    /// A journal in memory holding `bytes` (a whole journal, checked).
+    pub fn memory_from(bytes: &[u8]) -> Self {
+        Self::new(Sink::Memory(bytes.to_vec()))
+    }
+
+    fn new(sink: Sink) -> Self {
+        Self {
+            sink,
+            buffer: Vec::with_capacity(512),
+            dirty: false,
+            failed: false,
+        }
+    }
+
+    /// Opens (creating it if missing) and locks the state file at `path`, and returns its
+    /// bytes (the magic and a header are written to a new or empty file first). `shared`:
+    /// the lock is waited for, and given back by [`Journal::end_turn`], so that other
+    /// processes may take turns; otherwise a locked file is refused and the lock is kept.
+    pub fn open(path: &Path, header: &[u8], shared: bool) -> Result<(Self, Vec<u8>), StateError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| StateError::io(path, e))?;
+        take_lock(&file, path, if shared { TURN_WAIT } else { Duration::ZERO })?;
+        let bytes = std::fs::read(path).map_err(|e| StateError::io(path, e))?;
+        let mut journal = Self::new(Sink::File {
+            file,
+            path: path.to_path_buf(),
+            shared: shared.then(|| Turns {
+                known: 0,
+                head: Vec::new(),
+            }),
+        });
+        if bytes.is_empty() {
+            journal.restart(header)?;
+            let bytes = journal.bytes()?;
+            return Ok((journal, bytes));
+        }
+        Ok((journal, bytes))
+    }
+
+    /// Whether the file is taken by turns.
+    pub fn is_shared(&self) -> bool {
+        matches!(
+            &self.sink,
+            Sink::File {
+                shared: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// Notes that this process's state is the file's first `end` bytes, whose head (magic
+    /// and header frame) is `head` bytes long.
+    pub fn applied(&mut self, bytes: &[u8], end: usize, head: usize) {
+        if let Sink::File {
+            shared: Some(turns),
+            ..
+        } = &mut self.sink
+        {
+            turns.known = end as u64;
+            turns.head = bytes[..head.min(bytes.len())].to_vec();
+        }
+    }
+
+    /// Takes the file's lock (waiting for another process's turn to end) and returns what
+    /// others appended since this process last looked.
+    pub fn begin_turn(&mut self) -> Result<Appended, StateError> {
+        use std::io::Read;
+        let Sink::File {
+            file,
+            path,
+            shared: Some(turns),
+        } = &mut self.sink
+        else {
+            return Ok(Appended::Nothing);
+        };
+        take_lock(file, path, TURN_WAIT)?;
+        let len = file.metadata().map_err(|e| StateError::io(path, e))?.len();
+        if len == turns.known {
+            return Ok(Appended::Nothing);
+        }
+        let mut head = vec![0; turns.head.len()];
+        let same_head = len >= turns.known
+            && file
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| file.read_exact(&mut head))
+                .is_ok()
+            && head == turns.head;
+        let from = if same_head { turns.known } else { 0 };
+        let mut rest = Vec::new();
+        file.seek(SeekFrom::Start(from))
+            .and_then(|_| file.read_to_end(&mut rest))
+            .map_err(|e| StateError::io(path, e))?;
+        if same_head {
+            turns.known = len;
+            Ok(Appended::Records(rest))
+        } else {
+            Ok(Appended::Everything(rest))
+        }
+    }
+
+    /// Gives the file's lock back.
+    pub fn end_turn(&mut self) {
+        if let Sink::File {
+            file,
+            path,
+            shared: Some(turns),
+        } = &mut self.sink
+        {
+            if let Ok(meta) = file.metadata() {
+                turns.known = meta.len();
+            }
+            if let Err(e) = file.unlock() {
+                tracing::warn!("could not unlock {}: {e}", path.display());
+            }
+        }
+    }
+
+    /// Cuts the file to `end` bytes (a torn last frame off).
+    pub fn truncate(&mut self, end: usize) -> Result<(), StateError> {
+        match &mut self.sink {
+            Sink::File { file, path, .. } => file
+                .set_len(end as u64)
+                .and_then(|()| file.seek(SeekFrom::End(0)).map(drop))
+                .map_err(|e| StateError::io(path, e)),
+            Sink::Memory(bytes) => {
+                bytes.truncate(end);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts over with `header` and nothing after it (a reset).
+    pub fn restart(&mut self, header: &[u8]) -> Result<(), StateError> {
+        let mut bytes = MAGIC.to_vec();
+        frame(header, &mut bytes);
+        let head = bytes.len();
+        self.replace(&bytes, head)
+    }
+
+    /// Replaces everything with `bytes` (a whole journal, whose head is `head` bytes).
+    pub fn replace(&mut self, bytes: &[u8], head: usize) -> Result<(), StateError> {
+        match &mut self.sink {
+            Sink::File { file, path, shared } => {
+                file.set_len(0)
+                    .and_then(|()| file.write_all(bytes))
+                    .and_then(|()| file.sync_data())
+                    .map_err(|e| StateError::io(path, e))?;
+                if let Some(turns) = shared {
+                    turns.known = bytes.len() as u64;
+                    turns.head = bytes[..head].to_vec();
+                }
+                Ok(())
+            }
+            Sink::Memory(memory) => {
+                memory.clear();
+                memory.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends one record. A write error is logged once; the sandbox goes on serving
+    /// from memory (its state is then no longer kept).
+    pub fn append(&mut self, record: &impl Serialize) {
+        self.buffer.clear();
+        self.buffer.extend_from_slice(&[0; 8]);
+        serde_json::to_writer(&mut self.buffer, record).expect("records serialize");
+        let length = u32::try_from(self.buffer.len() - 8).expect("a record is far below 4 GiB");
+        let crc = crc32fast::hash(&self.buffer[8..]);
+        self.buffer[..4].copy_from_slice(&length.to_le_bytes());
+        self.buffer[4..8].copy_from_slice(&crc.to_le_bytes());
+        match &mut self.sink {
+            Sink::File { file, path, .. } => {
+                if let Err(e) = file.write_all(&self.buffer) {
+                    if !self.failed {
+                        tracing::error!(
+                            "could not write to {}: {e}; changes from now on are not kept",
+                            path.display()
+                        );
+                    }
+                    self.failed = true;
+                }
+                self.dirty = true;
+            }
+            Sink::Memory(bytes) => bytes.extend_from_slice(&self.buffer),
+        }
+    }
+
+    /// Flushes what was written to the disk, if anything was.
+    pub fn sync(&mut self) {
+        if let Sink::File { file, path, .. } = &mut self.sink
+            && std::mem::take(&mut self.dirty)
+            && let Err(e) = file.sync_data()
+        {
+            tracing::warn!("could not sync {}: {e}", path.display());
+        }
+    }
+
+    /// The whole journal as it stands (a snapshot).
+    pub fn bytes(&self) -> Result<Vec<u8>, StateError> {
+        match &self.sink {
+            Sink::File { path, .. } => std::fs::read(path).map_err(|e| StateError::io(path, e)),
+            Sink::Memory(bytes) => Ok(bytes.clone()),
+        }
+    }
+
+    /// The state file, if the journal is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.sink {
+            Sink::File { path, .. } => Some(path),
+            Sink::Memory(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal(records: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        frame(b"{}", &mut bytes);
+        for record in records {
+            frame(record, &mut bytes);
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_torn_last_frame_is_cut_and_damage_before_the_end_is_refused() {
+        let whole = journal(&[b"one", b"two"]);
+        let read = split(&whole, "s").unwrap();
+        assert_eq!((read.records.len(), read.torn), (2, 0));
+        // Cut anywhere inside the last frame: the first record loads.
+        for cut in 1..(8 + 3) {
+            let bytes = &whole[..whole.len() - cut];
+            let read = split(bytes, "s").unwrap();
+            assert_eq!(read.records, vec![b"one".as_slice()], "cut {cut}");
+            assert_eq!(read.torn, 8 + 3 - cut);
+        }
+        // The last frame's bytes garbled (a page of zeros after a power cut): torn.
+        let mut garbled = whole.clone();
+        let n = garbled.len();
+        garbled[n - 1] ^= 0xFF;
+        assert_eq!(split(&garbled, "s").unwrap().records.len(), 1);
+        // The first record garbled, the second intact: damage.
+        let mut damaged = whole.clone();
+        let first = MAGIC.len() + 8 + 2 + 8;
+        damaged[first] ^= 0xFF;
+        let refused = split(&damaged, "s").unwrap_err().to_string();
+        assert!(
+            refused.contains("fails its checksum and more follow"),
+            "{refused}"
+        );
+        // A length past any sane size: damage, with no allocation.
+        let mut huge = whole.clone();
+        huge[MAGIC.len() + 10..MAGIC.len() + 14].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(split(&huge, "s").is_err());
+        // Not a state at all.
+        assert!(split(b"{\"orders\": []}", "s").is_err());
+        assert!(split(MAGIC, "s").is_err());
+    }
+}
