@@ -219,6 +219,9 @@ pub enum OrdersCommand {
         /// Your own idempotency key (one is generated otherwise).
         #[arg(long)]
         idempotency_key: Option<String>,
+        /// Print only the new order's id, for a script: `order=$(sophic orders buy … -q)`.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Sell units of an instrument.
     #[command(after_help = "Example:\n  sophic orders sell --instrument ins_xyz789 --quantity 10")]
@@ -232,6 +235,9 @@ pub enum OrdersCommand {
         /// Your own idempotency key (one is generated otherwise).
         #[arg(long)]
         idempotency_key: Option<String>,
+        /// Print only the new order's id, for a script: `order=$(sophic orders buy … -q)`.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// One order, with its trades.
     #[command(after_help = "Example:\n  sophic orders get ord_abc123")]

@@ -140,13 +140,22 @@ impl Target {
 /// with (time that passed since the last command is caught up on its first request), or a
 /// fresh one.
 pub async fn local_sandbox(connection: &Connection, local: Local) -> Result<Sandbox, Failure> {
-    let mut config = SandboxConfig::realtime(EMBEDDED_STEP);
-    if local == Local::Kept {
-        config.persistence = Persistence::Shared(state_path(connection)?);
-    }
-    Sandbox::start(config)
+    let path = match local {
+        Local::Kept => Some(state_path(connection)?),
+        Local::Fresh => None,
+    };
+    start_local(path)
         .await
         .map_err(|e| Failure::Unexpected(format!("could not start the embedded sandbox: {e}")))
+}
+
+/// The embedded sandbox, kept in `state` if given.
+pub async fn start_local(state: Option<PathBuf>) -> std::io::Result<Sandbox> {
+    let mut config = SandboxConfig::realtime(EMBEDDED_STEP);
+    if let Some(path) = state {
+        config.persistence = Persistence::Shared(path);
+    }
+    Sandbox::start(config).await
 }
 
 /// The SDK's refusal of a clear-text base URL names the builder's opt-in; a CLI user needs

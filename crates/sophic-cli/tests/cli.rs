@@ -706,5 +706,31 @@ async fn with_nothing_configured_commands_use_one_local_sandbox_and_say_so() {
     assert_eq!(listed, serde_json::json!([]));
     let balances = json(&local(&state, &["balances", "--json"]).await.stdout);
     assert_eq!(balances[0]["total"], "10000.00");
+
+    // A state that cannot be loaded is refused, never emptied; `sophic sandbox reset` is
+    // the way out, and keeps the unreadable file aside.
+    let mut damaged = std::fs::read(&state).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    damaged.extend_from_slice(&std::fs::read(&state).unwrap()[8..]);
+    std::fs::write(&state, &damaged).unwrap();
+    let refused = finish(unconfigured(&["orders", "list"], &state)).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("is damaged"), "{}", refused.stderr);
+    let reset = local(&state, &["sandbox", "reset"]).await;
+    assert!(reset.stderr.contains("moved it to"), "{}", reset.stderr);
+    let listed = json(&local(&state, &["orders", "list", "--json"]).await.stdout);
+    assert_eq!(listed, serde_json::json!([]));
+    let aside = std::fs::read_dir(state.parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("unreadable")
+        })
+        .count();
+    assert_eq!(aside, 1);
     let _ = std::fs::remove_dir_all(state.parent().unwrap());
 }

@@ -92,6 +92,27 @@ impl Store {
         Claim::Run
     }
 
+    /// The answer stored for `key` and its request's fingerprint, if one is (and not
+    /// expired by `now`).
+    pub fn answered(
+        &self,
+        principal: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Option<([u8; 32], Stored)> {
+        match self
+            .entries
+            .get(&(principal.to_string(), key.to_string()))?
+        {
+            Entry::Done {
+                fingerprint,
+                answer,
+                at,
+            } if now - *at < RETENTION => Some((*fingerprint, answer.clone())),
+            _ => None,
+        }
+    }
+
     /// Stores the answer of a claimed key (nothing, if it is no longer claimed).
     pub fn finish(&mut self, principal: &str, key: &str, answer: Stored, now: DateTime<Utc>) {
         let slot = (principal.to_string(), key.to_string());

@@ -222,7 +222,7 @@ impl Shared {
         let start = settings.as_ref().map_or(config.start, |s| s.start);
         let clock = Clock::new(config.clock, start);
         let created = settings.as_ref().map_or_else(|| clock.now(), |s| s.created);
-        let world = new_world(&config, settings.as_ref(), addr, &wake_webhooks, created);
+        let world = new_world(&config, settings.as_ref(), &wake_webhooks, created);
         Self {
             world: Mutex::new(world),
             clock,
@@ -319,8 +319,17 @@ impl Shared {
         let mut world = lock(&self.world);
         let mut journal = lock(&self.journal);
         let turn = journal.as_ref().is_some_and(|j| j.is_shared());
-        if turn && let Some(journal) = journal.as_mut() {
-            self.follow(&mut world, journal);
+        // Without its turn (another process keeps the file) a change is not made: made
+        // and not written, this process's state would no longer be the file's.
+        if turn
+            && let Some(journal) = journal.as_mut()
+            && !self.follow(&mut world, journal)
+        {
+            return C::unavailable(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                sophic_client::types::ErrorCode::InternalError,
+                "The local sandbox's state file is in use by another process, or cannot be read; nothing was changed (see the sandbox's log).",
+            ));
         }
         let output = change.apply(&mut world, self);
         if let Some(journal) = journal.as_mut() {
@@ -336,43 +345,79 @@ impl Shared {
     }
 
     /// Takes a shared state file's turn and applies what other processes appended since
-    /// this one last looked (everything again, if one of them started it over).
-    fn follow(&self, world: &mut World, journal: &mut state::journal::Journal) {
+    /// this one last looked (everything again, if one of them started it over, or if what
+    /// they appended does not replay here). Whether this process's state is the file's:
+    /// when not, the turn is given back and the change must not be made.
+    fn follow(&self, world: &mut World, journal: &mut state::journal::Journal) -> bool {
         let name = "the shared state";
-        let followed = journal.begin_turn().and_then(|appended| match appended {
-            state::journal::Appended::Nothing => Ok(()),
-            state::journal::Appended::Records(bytes) => {
-                for payload in state::journal::frames(&bytes, name)? {
-                    let (record, digest) = state::parse(payload, name)?;
-                    let again = record.replay(world, self);
-                    if again != digest {
-                        tracing::error!(
-                            "{name}: another process's {} replays differently here",
-                            record.name()
-                        );
+        let appended = match journal.begin_turn() {
+            Ok(appended) => appended,
+            Err(e) => {
+                tracing::error!("{e}");
+                return false;
+            }
+        };
+        let everything = match appended {
+            state::journal::Appended::Nothing => return true,
+            state::journal::Appended::Records(bytes, len) => {
+                match self.apply_appended(world, &bytes, name) {
+                    Ok(()) => {
+                        journal.applied_up_to(len);
+                        return true;
+                    }
+                    Err(e) => {
+                        tracing::warn!("{e}; loading it whole again");
+                        journal.bytes()
                     }
                 }
-                Ok(())
             }
-            state::journal::Appended::Everything(bytes) => {
-                let loaded = self.rebuild(world, &bytes, name)?;
-                journal.applied(&bytes, loaded.end, loaded.head);
-                Ok(())
+            state::journal::Appended::Everything(bytes) => Ok(bytes),
+        };
+        let reloaded = everything.and_then(|bytes| {
+            let (loaded, staged) = self.stage(&bytes, name)?;
+            if loaded.torn > 0 {
+                journal.truncate(loaded.end)?;
             }
+            journal.applied(&bytes, loaded.end, loaded.head);
+            self.install(world, staged, loaded.settings);
+            Ok(())
         });
-        if let Err(e) = followed {
-            tracing::error!("{e}");
+        match reloaded {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!("{e}");
+                journal.end_turn();
+                false
+            }
         }
     }
 
-    /// Replaces the whole state (the locked `world` and the rest) with a journal's,
-    /// replayed on a staged state first: a journal that cannot load changes nothing.
-    fn rebuild(
+    /// Replays records another process appended, each checked against its digest.
+    fn apply_appended(
         &self,
         world: &mut World,
         bytes: &[u8],
         name: &str,
-    ) -> Result<state::Loaded, StateError> {
+    ) -> Result<(), StateError> {
+        for payload in state::journal::frames(bytes, name)? {
+            let (record, digest) = state::parse(payload, name)?;
+            let again = record.replay(world, self);
+            if again != digest {
+                return Err(StateError::Incompatible {
+                    path: name.into(),
+                    why: format!(
+                        "another process's {} replays differently here",
+                        record.name()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A journal's state, checked and replayed on a state of its own (nothing here is
+    /// touched): what [`Shared::install`] then puts in place.
+    fn stage(&self, bytes: &[u8], name: &str) -> Result<(state::Loaded, Shared), StateError> {
         let loaded = state::read(bytes, name)?;
         let ours = fresh_settings(&self.config, self.clock.now());
         if let Some(why) = loaded.settings.differs_from(&ours) {
@@ -388,6 +433,11 @@ impl Shared {
             Arc::clone(&self.wake_webhooks),
         );
         staged.replay(&loaded.records, name)?;
+        Ok((loaded, staged))
+    }
+
+    /// Puts a staged state in place of this one (whose world the caller has locked).
+    fn install(&self, world: &mut World, staged: Shared, settings: state::Settings) {
         *world = staged.world.into_inner().unwrap_or_else(|e| e.into_inner());
         self.clock.copy_from(&staged.clock);
         *lock(&self.faults) = staged
@@ -399,8 +449,25 @@ impl Shared {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         *lock(&self.demo) = staged.demo.into_inner().unwrap_or_else(|e| e.into_inner());
-        *lock(&self.settings) = Some(loaded.settings.clone());
-        Ok(loaded)
+        *lock(&self.settings) = Some(settings);
+    }
+
+    /// The webhook attempts due by `now`, marked in flight (after catching up with a
+    /// shared state file, so that a delivery another process made is not made again).
+    pub(crate) fn due_attempts(&self, now: DateTime<Utc>) -> Vec<webhooks::Attempt> {
+        let mut world = lock(&self.world);
+        let mut journal = lock(&self.journal);
+        match journal.as_mut().filter(|j| j.is_shared()) {
+            Some(journal) => {
+                if !self.follow(&mut world, journal) {
+                    return Vec::new();
+                }
+                let due = world.deliveries.due(now);
+                journal.end_turn();
+                due
+            }
+            None => world.deliveries.due(now),
+        }
     }
 
     /// Uses up a hit of the first fault armed for `operation`, if any.
@@ -447,7 +514,7 @@ impl Shared {
                     ),
                 )
             })?;
-        let steps = self.commit(state::Advance { target });
+        let steps = self.commit(state::Advance { target })?;
         self.keep_offset();
         self.wake_webhooks.notify_one();
         Ok((self.clock.now(), steps))
@@ -455,7 +522,9 @@ impl Shared {
 
     /// Moves the clock to each next step until no order can move.
     pub(crate) fn settle(&self) -> (DateTime<Utc>, usize) {
-        let steps = self.commit(state::Settle {});
+        let steps = self.commit(state::Settle {
+            at: self.clock.now(),
+        });
         self.keep_offset();
         self.wake_webhooks.notify_one();
         (self.clock.now(), steps)
@@ -469,21 +538,32 @@ impl Shared {
         }
     }
 
-    pub(crate) fn run_until(&self, world: &mut World, target: Option<DateTime<Utc>>) -> usize {
+    /// Runs every open order's steps, each at its due time, then the retention sweep by
+    /// the last step or `at`, whichever is later.
+    pub(crate) fn settle_from(&self, world: &mut World, at: DateTime<Utc>) -> usize {
         let mut steps = 0;
+        let mut last = at;
         while let Some(due) = world.next_due() {
-            if target.is_some_and(|t| due > t) {
-                break;
-            }
+            self.clock.advance_to(due);
+            steps += world.run_due(due);
+            last = last.max(due);
+        }
+        world.forget_old(last);
+        steps
+    }
+
+    /// Runs every step due by `target`, each at its due time, and the midnights after the
+    /// last step, then the retention sweep at `target`.
+    pub(crate) fn run_until(&self, world: &mut World, target: DateTime<Utc>) -> usize {
+        let mut steps = 0;
+        while let Some(due) = world.next_due().filter(|due| *due <= target) {
             self.clock.advance_to(due);
             steps += world.run_due(due);
         }
         // The midnights after the last step (issues, rollovers, maturities), and the steps
         // the rollovers placed there.
-        if let Some(target) = target {
-            steps += world.run_due(target);
-        }
-        world.forget_old(target.unwrap_or_else(|| self.clock.now()));
+        steps += world.run_due(target);
+        world.forget_old(target);
         steps
     }
 
@@ -529,23 +609,33 @@ impl Shared {
         let mut world = lock(&self.world);
         let mut journal = lock(&self.journal);
         let now = self.clock.now();
-        let settings = journal.as_ref().map(|_| fresh_settings(&self.config, now));
+        // The clock goes on from now: a held clock's start is now, and a real-time clock's
+        // offset is the first record.
+        let settings = journal.as_ref().map(|_| state::Settings {
+            start: now,
+            ..fresh_settings(&self.config, now)
+        });
         if let (Some(journal), Some(settings)) = (journal.as_mut(), &settings) {
-            if let Err(e) = journal
+            let restarted = journal
                 .begin_turn()
-                .and_then(|_| journal.restart(&settings.header()))
-            {
-                tracing::error!("{e}");
+                .and_then(|_| journal.restart(&settings.header()));
+            match restarted {
+                Ok(()) if self.clock.mode() == ClockMode::Realtime => {
+                    let offset = state::SetOffset {
+                        milliseconds: self.clock.offset().num_milliseconds(),
+                    };
+                    let record: state::Record = offset.into();
+                    journal.append(&(record, String::new()));
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::error!("{e}; changes from now on are not kept");
+                    journal.fail();
+                }
             }
             journal.end_turn();
         }
-        *world = new_world(
-            &self.config,
-            settings.as_ref(),
-            self.addr,
-            &self.wake_webhooks,
-            now,
-        );
+        *world = new_world(&self.config, settings.as_ref(), &self.wake_webhooks, now);
         *lock(&self.settings) = settings;
         lock(&self.faults).clear();
         *lock(&self.idempotency) = idempotency::Store::default();
@@ -569,28 +659,25 @@ impl Shared {
     /// that cannot load changes nothing.
     pub(crate) fn restore(&self, bytes: &[u8]) -> Result<(), StateError> {
         let name = "the snapshot";
-        // Checked and replayed before anything is touched.
-        state::read(bytes, name)?;
         let mut world = lock(&self.world);
         let mut journal = lock(&self.journal);
-        if let Some(journal) = journal.as_mut() {
-            journal.begin_turn()?;
-        }
-        let rebuilt = self.rebuild(&mut world, bytes, name);
-        let written = rebuilt.and_then(|loaded| {
-            let whole = &bytes[..loaded.end];
-            match journal.as_mut() {
-                Some(journal) => journal.replace(whole, loaded.head),
-                None => {
-                    *journal = Some(state::journal::Journal::memory_from(whole));
-                    Ok(())
-                }
+        let (loaded, staged) = self.stage(bytes, name)?;
+        let whole = &bytes[..loaded.end];
+        // Written first: a snapshot the file could not take changes nothing here either.
+        let written = match journal.as_mut() {
+            Some(journal) => journal
+                .begin_turn()
+                .and_then(|_| journal.replace(whole, loaded.head)),
+            None => {
+                *journal = Some(state::journal::Journal::memory_from(whole));
+                Ok(())
             }
-        });
+        };
         if let Some(journal) = journal.as_mut() {
             journal.end_turn();
         }
         written?;
+        self.install(&mut world, staged, loaded.settings);
         self.release.notify_waiters();
         self.wake_webhooks.notify_one();
         Ok(())
@@ -609,7 +696,6 @@ impl Shared {
 fn new_world(
     config: &SandboxConfig,
     settings: Option<&state::Settings>,
-    addr: SocketAddr,
     wake_webhooks: &Arc<Notify>,
     now: DateTime<Utc>,
 ) -> World {
@@ -627,7 +713,7 @@ fn new_world(
     let market = market::Market::new(settings.map_or(config.seed, |s| s.seed), today);
     let mut world =
         World::new(ids, config.rules.clone(), market, today).with_retention(config.retention);
-    world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks), addr);
+    world.deliveries = webhooks::Deliveries::waking(Arc::clone(wake_webhooks));
     world
 }
 
@@ -832,7 +918,9 @@ impl Sandbox {
 
     /// Arms a fault.
     pub fn arm(&self, fault: FaultSpec) {
-        self.shared.commit(state::ArmFault { fault });
+        if let Err(e) = self.shared.commit(state::ArmFault { fault }) {
+            tracing::error!("the fault was not armed: {e}");
+        }
     }
 
     /// The faults still armed (a fault is gone once it has hit its `count` requests).
@@ -914,6 +1002,11 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.shared.shutdown.notify_waiters();
         self.shared.sync();
+        // The state file is closed (and its lock given back) now, not when the last
+        // connection task lets go of the state: a restart in this process can open it.
+        if let Some(mut journal) = lock(&self.shared.journal).take() {
+            journal.close();
+        }
         for task in &self.tasks {
             task.abort();
         }
@@ -982,12 +1075,17 @@ impl InProcess {
 /// Flushes the state file every second, so that a power cut loses at most about a second
 /// (a `kill -9` loses nothing written: the operating system has it).
 async fn syncer(shared: Arc<Shared>) {
+    // A handle of its own: fsync blocks, and runs off the async threads and outside the
+    // journal's lock, so no change waits for it.
+    let Some(handle) = lock(&shared.journal).as_ref().and_then(|j| j.sync_handle()) else {
+        return;
+    };
+    let handle = Arc::new(handle);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let shared = shared.clone();
-        // fsync blocks; it runs off the async threads (and outside the world's lock).
-        let _ = tokio::task::spawn_blocking(move || shared.sync()).await;
+        let handle = Arc::clone(&handle);
+        let _ = tokio::task::spawn_blocking(move || handle.sync_data()).await;
     }
 }
 

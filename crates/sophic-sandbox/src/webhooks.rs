@@ -93,26 +93,24 @@ pub struct Deliveries {
     /// Wakes the delivery worker; notified by [`Deliveries::queue`], the one place a
     /// delivery is created, so nothing else has to know when to wake it.
     wake: Arc<Notify>,
-    /// The sandbox's own listener, which no webhook may point at.
-    own: SocketAddr,
 }
 
 impl Default for Deliveries {
     fn default() -> Self {
-        Self::waking(Arc::default(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        Self::waking(Arc::default())
     }
 }
 
 impl Deliveries {
-    /// Deliveries that wake `worker` whenever one is queued, for a sandbox listening on
-    /// `own`.
-    pub fn waking(worker: Arc<Notify>, own: SocketAddr) -> Self {
+    /// Deliveries that wake `worker` whenever one is queued. (That no webhook points at
+    /// the sandbox itself is checked by the handlers, [`check_not_self`], and again when a
+    /// delivery connects.)
+    pub fn waking(worker: Arc<Notify>) -> Self {
         Self {
             webhooks: BTreeMap::new(),
             pending: HashMap::default(),
             order: Vec::new(),
             wake: worker,
-            own,
         }
     }
 
@@ -124,7 +122,7 @@ impl Deliveries {
         ids: &mut IdGen,
         now: DateTime<Utc>,
     ) -> Result<Webhook, ApiError> {
-        check_url(&request.url, "body.url", self.own)?;
+        check_url(&request.url, "body.url")?;
         let key = ids.secret_bytes::<32>().to_vec();
         let webhook = Webhook {
             id: ids.next("wh"),
@@ -165,7 +163,7 @@ impl Deliveries {
         now: DateTime<Utc>,
     ) -> Result<Webhook, ApiError> {
         if let Some(url) = &request.url {
-            check_url(url, "body.url", self.own)?;
+            check_url(url, "body.url")?;
         }
         let registration = self.registration(owner, id)?;
         let webhook = &mut registration.webhook;
@@ -372,19 +370,26 @@ fn listens_to(webhook: &Webhook, name: &EventName) -> bool {
     webhook.enabled_events.is_empty() || webhook.enabled_events.contains(name)
 }
 
-/// HTTPS to a host name (not an IP); loopback `http://` is allowed in the sandbox; never
-/// the sandbox itself (`own`), under any spelling of its address.
-fn check_url(raw: &str, path: &str, own: SocketAddr) -> Result<(), ApiError> {
-    let invalid = |detail: &str| ApiError::param(path, ErrorParamCode::Invalid, detail.to_string());
-    let url = url::Url::parse(raw).map_err(|_| invalid("must be an absolute URL"))?;
-    let host = url.host().ok_or_else(|| invalid("must name a host"))?;
-    if points_at_self(&url, own) {
-        return Err(ApiError::param(
+/// Refuses a webhook URL that points at the sandbox itself (`own`), under any spelling of
+/// its address. Checked by the handlers before the change is made: it depends on the port
+/// the sandbox listens on now, which a state replayed on another port does not share (a
+/// URL that is not one is left to [`Deliveries::create`] to refuse).
+pub(crate) fn check_not_self(raw: &str, path: &str, own: SocketAddr) -> Result<(), ApiError> {
+    match url::Url::parse(raw) {
+        Ok(url) if points_at_self(&url, own) => Err(ApiError::param(
             path,
             ErrorParamCode::NotAllowed,
             format!("must not point at the sandbox itself (port {})", own.port()),
-        ));
+        )),
+        _ => Ok(()),
     }
+}
+
+/// HTTPS to a host name (not an IP); loopback `http://` is allowed in the sandbox.
+fn check_url(raw: &str, path: &str) -> Result<(), ApiError> {
+    let invalid = |detail: &str| ApiError::param(path, ErrorParamCode::Invalid, detail.to_string());
+    let url = url::Url::parse(raw).map_err(|_| invalid("must be an absolute URL"))?;
+    let host = url.host().ok_or_else(|| invalid("must name a host"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
     match (url.scheme(), host) {
         ("http", _) if loopback => Ok(()),
@@ -539,7 +544,7 @@ pub async fn worker(shared: Arc<crate::Shared>) {
     };
     loop {
         let now = shared.clock.now();
-        let attempts = crate::clock::lock(&shared.world).deliveries.due(now);
+        let attempts = shared.due_attempts(now);
         for attempt in attempts {
             let shared = shared.clone();
             let http = http.clone();

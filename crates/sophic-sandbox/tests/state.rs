@@ -478,3 +478,102 @@ async fn faults_and_their_hits_are_kept() {
     again.child.wait().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---- one state file taken by turns (the command line's local sandbox) ----------------
+
+fn shared(path: &Path) -> SandboxConfig {
+    SandboxConfig {
+        persistence: sophic_sandbox::Persistence::Shared(path.to_path_buf()),
+        demo_account: true,
+        ..held()
+    }
+}
+
+#[tokio::test]
+async fn processes_taking_turns_see_each_others_changes_keys_and_resets() {
+    let dir = temp_dir("turns");
+    let path = dir.join("state");
+    let a = Sandbox::start(shared(&path)).await.unwrap();
+    let b = Sandbox::start(shared(&path)).await.unwrap();
+    let (account, _) = a.demo().unwrap().clone();
+    assert_eq!(
+        b.demo().unwrap().0,
+        account,
+        "one demo account in one state"
+    );
+    let (api_a, api_b) = (Api::new(&a.base_url()), Api::new(&b.base_url()));
+
+    // A places with a key; B sees the order, and the same key replays A's answer.
+    let placed = api_a
+        .buy(&account.id, &account.token, Some("turn-1"), "100.00")
+        .await;
+    let seen = api_b
+        .get(&format!("/accounts/{}/orders", account.id), &account.token)
+        .await;
+    assert_eq!(seen[0]["id"], placed["id"]);
+    let again = api_b
+        .buy(&account.id, &account.token, Some("turn-1"), "100.00")
+        .await;
+    assert_eq!(
+        again["id"], placed["id"],
+        "one key, one order, across processes"
+    );
+    assert_eq!(
+        api_a.view(&account.id, &account.token).await["orders?limit=100"],
+        api_b.view(&account.id, &account.token).await["orders?limit=100"]
+    );
+
+    // B starts over; A, still running, follows (the old token is gone), even though the
+    // file after the reset has the same length as before.
+    b.reset();
+    let (status, _, _) = api_a
+        .call(
+            "GET",
+            &format!("/accounts/{}/orders", account.id),
+            Some(&account.token),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    drop((a, b));
+
+    // What both wrote loads in a server of its own (as a file it keeps).
+    let c = Sandbox::start(SandboxConfig {
+        persistence: sophic_sandbox::Persistence::File(path.clone()),
+        ..held()
+    })
+    .await
+    .unwrap();
+    assert!(c.snapshot().is_ok());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn after_a_reset_a_state_restarts_where_the_clock_was() {
+    let dir = temp_dir("reset-clock");
+    let path = dir.join("state");
+    let config = || SandboxConfig {
+        persistence: sophic_sandbox::Persistence::File(path.clone()),
+        ..held()
+    };
+    let first = Sandbox::start(config()).await.unwrap();
+    first.advance(std::time::Duration::from_secs(30 * 86_400));
+    first.reset();
+    let account = first.create_account(&AccountSpec::usd("100.00")).unwrap();
+    Api::new(&first.base_url())
+        .buy(&account.id, &account.token, None, "10.00")
+        .await;
+    let now = first.now();
+    drop(first);
+    let again = Sandbox::start(config()).await.unwrap();
+    assert_eq!(again.now(), now);
+    // Its order moves when the clock does: it is not in the clock's future.
+    again.advance(std::time::Duration::from_secs(10));
+    let api = Api::new(&again.base_url());
+    let orders = api
+        .get(&format!("/accounts/{}/orders", account.id), &account.token)
+        .await;
+    assert_eq!(orders[0]["status"], "settled", "{orders}");
+    let _ = std::fs::remove_dir_all(dir);
+}

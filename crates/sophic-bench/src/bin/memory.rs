@@ -75,7 +75,12 @@ static ALLOCATOR: Counting = Counting;
 /// The same placements and settlement through the router in this process.
 async fn in_process(orders: u64) -> Result<(), Error> {
     use sophic_sandbox::{AccountSpec, InProcess, SandboxConfig};
-    let sandbox = InProcess::new(SandboxConfig::held());
+    // Nothing recorded: what the state itself holds (a journal in memory, the default of
+    // `SandboxConfig::held`, is measured apart, by scripts/bench-state.sh).
+    let sandbox = InProcess::new(SandboxConfig {
+        persistence: sophic_sandbox::Persistence::Off,
+        ..SandboxConfig::held()
+    });
     let account = sandbox
         .create_account(&AccountSpec::usd("1000000000.00"))
         .map_err(|e| e.to_string())?;

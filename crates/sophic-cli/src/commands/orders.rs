@@ -23,18 +23,20 @@ pub async fn run(command: OrdersCommand, target: &Target, out: &Output) -> Resul
             cash,
             automatic_rollover,
             idempotency_key,
+            quiet,
         } => {
             let instrument: InstrumentId = parse("--instrument", &instrument)?;
             let cash: Amount = parse("--cash", &cash)?;
             let request =
                 OrderRequest::buy(&instrument, cash).automatic_rollover(automatic_rollover);
             let order = place(&orders, request.into(), idempotency_key).await?;
-            out.show(&order, || out.order(&order));
+            placed(out, &order, quiet);
         }
         OrdersCommand::Sell {
             instrument,
             quantity,
             idempotency_key,
+            quiet,
         } => {
             let instrument: InstrumentId = parse("--instrument", &instrument)?;
             let quantity: Quantity = parse("--quantity", &quantity)?;
@@ -44,7 +46,7 @@ pub async fn run(command: OrdersCommand, target: &Target, out: &Output) -> Resul
                 idempotency_key,
             )
             .await?;
-            out.show(&order, || out.order(&order));
+            placed(out, &order, quiet);
         }
         OrdersCommand::Get { order } => {
             let order = orders.get(&parse("order", &order)?).await?;
@@ -74,6 +76,15 @@ pub async fn run(command: OrdersCommand, target: &Target, out: &Output) -> Resul
         }
     }
     Ok(())
+}
+
+/// Shows a placed order: its id alone with `--quiet`.
+fn placed(out: &Output, order: &Order, quiet: bool) {
+    if quiet {
+        println!("{}", order.id);
+    } else {
+        out.show(order, || out.order(order));
+    }
 }
 
 async fn place(

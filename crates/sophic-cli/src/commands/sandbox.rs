@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use crate::args::{Connection, SandboxCommand};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::target::{Local, local_sandbox};
+use crate::target::{Local, local_sandbox, start_local, state_path};
+use sophic_sandbox::StateError;
 
 /// Where `sophic sandbox --port 4010` (the default) listens.
 const DEFAULT_SANDBOX: &str = "http://127.0.0.1:4010";
@@ -34,9 +35,42 @@ async fn env(base: &str, out: &Output) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `sophic sandbox reset` with nothing configured: the local sandbox starts over.
+/// Whether the state could not be loaded at all (not: is in use, or could not be read).
+fn unreadable(error: &std::io::Error) -> bool {
+    let state = error.get_ref().and_then(|e| e.downcast_ref::<StateError>());
+    matches!(
+        state,
+        Some(StateError::Damaged { .. } | StateError::Incompatible { .. })
+    )
+}
+
+/// `sophic sandbox reset` with nothing configured: the local sandbox starts over. A state
+/// that cannot be loaded (damaged, or written by another version) is moved aside first,
+/// so that this is always the way out.
 async fn reset_local(connection: &Connection, out: &Output) -> Result<(), Failure> {
-    let sandbox = local_sandbox(connection, Local::Kept).await?;
+    let path = state_path(connection)?;
+    let sandbox = match start_local(Some(path.clone())).await {
+        Ok(sandbox) => sandbox,
+        Err(e) if unreadable(&e) && path.exists() => {
+            let aside = path.with_extension(format!(
+                "unreadable-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S")
+            ));
+            std::fs::rename(&path, &aside).map_err(|why| {
+                Failure::Unexpected(format!("could not move {} aside: {why}", path.display()))
+            })?;
+            eprintln!(
+                "note: {e}\nnote: moved it to {}; starting over",
+                aside.display()
+            );
+            local_sandbox(connection, Local::Kept).await?
+        }
+        Err(e) => {
+            return Err(Failure::Unexpected(format!(
+                "could not start the embedded sandbox: {e}"
+            )));
+        }
+    };
     let path = sandbox.state_path();
     sandbox.reset();
     let shown = path.as_ref().map(|p| p.display().to_string());

@@ -268,7 +268,7 @@ async fn arm_fault(State(state): State<AppState>, raw: Bytes) -> Result<Response
             format!("must be at most {} seconds", limits::MAX_RETRY_AFTER),
         ));
     }
-    let armed = state.commit(ArmFault { fault });
+    let armed = state.commit(ArmFault { fault })?;
     Ok((StatusCode::CREATED, axum::Json(armed)).into_response())
 }
 

@@ -155,6 +155,18 @@ pub fn split<'a>(bytes: &'a [u8], name: &str) -> Result<Read<'a>, StateError> {
         let length = header_complete
             .then(|| u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize);
         match length {
+            // No record is empty: zeros where a frame should be are a page the disk never
+            // got (a power cut) when nothing but zeros follows, damage otherwise.
+            Some(0) if rest.iter().all(|b| *b == 0) => {
+                torn = rest.len();
+                break;
+            }
+            Some(0) => {
+                return Err(damaged(format!(
+                    "the record at byte {at} (record {}) is empty and more follows",
+                    payloads.len()
+                )));
+            }
             Some(length) if length <= MAX_FRAME && 8 + length <= rest.len() => {
                 let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
                 let payload = &rest[8..8 + length];
@@ -250,8 +262,8 @@ struct Turns {
 pub enum Appended {
     /// Nothing.
     Nothing,
-    /// These frames' payloads (records), in order.
-    Records(Vec<u8>),
+    /// These frames (records), in order, and the file's length with them.
+    Records(Vec<u8>, u64),
     /// The file was started over (a reset, a restored snapshot): these are its bytes.
     Everything(Vec<u8>),
 }
@@ -266,6 +278,8 @@ pub struct Journal {
     dirty: bool,
     /// The first write error: the state is then no longer durable, said once.
     failed: bool,
+    /// Where the last whole record written ends.
+    good_end: u64,
 }
 
 /// A state file's header.
@@ -298,6 +312,7 @@ impl Journal {
             buffer: Vec::with_capacity(512),
             dirty: false,
             failed: false,
+            good_end: 0,
         }
     }
 
@@ -330,6 +345,7 @@ impl Journal {
             let bytes = journal.bytes()?;
             return Ok((journal, bytes));
         }
+        journal.good_end = bytes.len() as u64;
         Ok((journal, bytes))
     }
 
@@ -354,6 +370,7 @@ impl Journal {
         {
             turns.known = end as u64;
             turns.head = bytes[..head.min(bytes.len())].to_vec();
+            self.good_end = end as u64;
         }
     }
 
@@ -371,9 +388,8 @@ impl Journal {
         };
         take_lock(file, path, TURN_WAIT)?;
         let len = file.metadata().map_err(|e| StateError::io(path, e))?.len();
-        if len == turns.known {
-            return Ok(Appended::Nothing);
-        }
+        // The head first, whatever the length: a reset writes another (each header has its
+        // own nonce), and the records after it may add up to the same length.
         let mut head = vec![0; turns.head.len()];
         let same_head = len >= turns.known
             && file
@@ -381,16 +397,30 @@ impl Journal {
                 .and_then(|_| file.read_exact(&mut head))
                 .is_ok()
             && head == turns.head;
+        if same_head && len == turns.known {
+            return Ok(Appended::Nothing);
+        }
         let from = if same_head { turns.known } else { 0 };
         let mut rest = Vec::new();
         file.seek(SeekFrom::Start(from))
             .and_then(|_| file.read_to_end(&mut rest))
             .map_err(|e| StateError::io(path, e))?;
         if same_head {
-            turns.known = len;
-            Ok(Appended::Records(rest))
+            Ok(Appended::Records(rest, len))
         } else {
             Ok(Appended::Everything(rest))
+        }
+    }
+
+    /// Notes that this process's state now includes the file's first `len` bytes.
+    pub fn applied_up_to(&mut self, len: u64) {
+        if let Sink::File {
+            shared: Some(turns),
+            ..
+        } = &mut self.sink
+        {
+            turns.known = len;
+            self.good_end = len;
         }
     }
 
@@ -399,25 +429,23 @@ impl Journal {
         if let Sink::File {
             file,
             path,
-            shared: Some(turns),
+            shared: Some(_),
         } = &mut self.sink
+            && let Err(e) = file.unlock()
         {
-            if let Ok(meta) = file.metadata() {
-                turns.known = meta.len();
-            }
-            if let Err(e) = file.unlock() {
-                tracing::warn!("could not unlock {}: {e}", path.display());
-            }
+            tracing::warn!("could not unlock {}: {e}", path.display());
         }
     }
 
     /// Cuts the file to `end` bytes (a torn last frame off).
     pub fn truncate(&mut self, end: usize) -> Result<(), StateError> {
         match &mut self.sink {
-            Sink::File { file, path, .. } => file
-                .set_len(end as u64)
-                .and_then(|()| file.seek(SeekFrom::End(0)).map(drop))
-                .map_err(|e| StateError::io(path, e)),
+            Sink::File { file, path, .. } => {
+                self.good_end = end as u64;
+                file.set_len(end as u64)
+                    .and_then(|()| file.seek(SeekFrom::End(0)).map(drop))
+                    .map_err(|e| StateError::io(path, e))
+            }
             Sink::Memory(bytes) => {
                 bytes.truncate(end);
                 Ok(())
@@ -445,6 +473,8 @@ impl Journal {
                     turns.known = bytes.len() as u64;
                     turns.head = bytes[..head].to_vec();
                 }
+                self.good_end = bytes.len() as u64;
+                self.failed = false;
                 Ok(())
             }
             Sink::Memory(memory) => {
@@ -466,15 +496,23 @@ impl Journal {
         self.buffer[..4].copy_from_slice(&length.to_le_bytes());
         self.buffer[4..8].copy_from_slice(&crc.to_le_bytes());
         match &mut self.sink {
-            Sink::File { file, path, .. } => {
+            // After a failed write nothing more is written: a later record after a torn
+            // one would turn a torn tail into damage in the middle.
+            Sink::File { .. } if self.failed => {}
+            Sink::File { file, path, shared } => {
                 if let Err(e) = file.write_all(&self.buffer) {
-                    if !self.failed {
-                        tracing::error!(
-                            "could not write to {}: {e}; changes from now on are not kept",
-                            path.display()
-                        );
-                    }
+                    tracing::error!(
+                        "could not write to {}: {e}; changes from now on are not kept",
+                        path.display()
+                    );
                     self.failed = true;
+                    // Whatever part was written is cut off again, if the disk lets us.
+                    let _ = file.set_len(self.good_end);
+                } else {
+                    self.good_end += self.buffer.len() as u64;
+                    if let Some(turns) = shared {
+                        turns.known = self.good_end;
+                    }
                 }
                 self.dirty = true;
             }
@@ -490,6 +528,28 @@ impl Journal {
         {
             tracing::warn!("could not sync {}: {e}", path.display());
         }
+    }
+
+    /// Another handle on the state file, to flush it without holding the journal.
+    pub fn sync_handle(&self) -> Option<File> {
+        match &self.sink {
+            Sink::File { file, .. } => file.try_clone().ok(),
+            Sink::Memory(_) => None,
+        }
+    }
+
+    /// Gives the file's lock back for good (the syncer's handle on the same open file
+    /// would otherwise keep it until that task ends).
+    pub fn close(&mut self) {
+        self.sync();
+        if let Sink::File { file, .. } = &self.sink {
+            let _ = file.unlock();
+        }
+    }
+
+    /// Stops writing: the state is no longer kept (a failed reset).
+    pub fn fail(&mut self) {
+        self.failed = true;
     }
 
     /// The whole journal as it stands (a snapshot).
@@ -552,6 +612,17 @@ mod tests {
         let mut huge = whole.clone();
         huge[MAGIC.len() + 10..MAGIC.len() + 14].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(split(&huge, "s").is_err());
+        // A page of zeros after the last record (a power cut): torn, cut off.
+        let mut zeros = whole.clone();
+        zeros.extend_from_slice(&[0; 4096]);
+        let read = split(&zeros, "s").unwrap();
+        assert_eq!((read.records.len(), read.torn), (2, 4096));
+        // Zeros with a record after them: damage.
+        let mut hole = MAGIC.to_vec();
+        frame(b"{}", &mut hole);
+        hole.extend_from_slice(&[0; 16]);
+        frame(b"one", &mut hole);
+        assert!(split(&hole, "s").is_err());
         // Not a state at all.
         assert!(split(b"{\"orders\": []}", "s").is_err());
         assert!(split(MAGIC, "s").is_err());

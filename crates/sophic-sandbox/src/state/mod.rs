@@ -9,6 +9,7 @@
 //! differently (another version's rules) is refused instead of loading a different
 //! state.
 
+pub mod hex;
 pub mod journal;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -21,7 +22,7 @@ use sophic_client::types::{
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
-use crate::http::api::mutation::{Answer, KeyUse};
+use crate::http::api::mutation::{Answer, KeyUse, answer};
 use crate::webhooks::Outcome;
 use crate::world::{AccountSpec, NewOrder, OauthClient, Principal, Timing, World};
 use crate::{SandboxConfig, Shared, TestAccount};
@@ -40,6 +41,9 @@ pub(crate) trait Change: Into<Record> {
     }
     /// A digest of the output, checked in replay.
     fn digest(output: &Self::Output) -> String;
+    /// The output of a change that could not be made (a shared state file another
+    /// process keeps): nothing changed.
+    fn unavailable(error: ApiError) -> Self::Output;
 }
 
 fn digest_of<T: Serialize, E: std::borrow::Borrow<ApiError>>(result: &Result<T, E>) -> String {
@@ -84,8 +88,9 @@ pub(crate) enum Record {
 fn types_digest() -> &'static str {
     static DIGEST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         use sha2::Digest;
-        let hash = sha2::Sha256::digest(sophic_client::GENERATED_SOURCE.as_bytes());
-        hash.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&sha2::Sha256::digest(
+            sophic_client::GENERATED_SOURCE.as_bytes(),
+        ))
     });
     &DIGEST
 }
@@ -186,6 +191,9 @@ pub(crate) struct CreateAccount {
 
 impl Change for CreateAccount {
     type Output = Result<TestAccount, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         let (id, token) = world.create_account(&self.spec, self.at)?;
         Ok(TestAccount { id, token })
@@ -205,6 +213,9 @@ pub(crate) struct CreateClient {
 
 impl Change for CreateClient {
     type Output = Result<OauthClient, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         world.create_client(self.accounts.clone(), self.id.clone(), self.secret.clone())
     }
@@ -222,6 +233,9 @@ pub(crate) struct CreateDemo {
 
 impl Change for CreateDemo {
     type Output = Result<(TestAccount, OauthClient), ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, shared: &Shared) -> Self::Output {
         if let (Some(account), Some(client)) = lock(&shared.demo).clone() {
             return Ok((account, client));
@@ -245,26 +259,34 @@ pub(crate) struct IssueToken {
 }
 
 impl Change for IssueToken {
-    type Output = String;
-    fn apply(&self, world: &mut World, _: &Shared) -> String {
-        world.issue_token(self.principal.clone(), self.expires_at)
+    type Output = Result<String, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
     }
-    fn digest(token: &String) -> String {
-        format!("{:08x}", crc32fast::hash(token.as_bytes()))
+    fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
+        Ok(world.issue_token(self.principal.clone(), self.expires_at))
+    }
+    fn digest(token: &Self::Output) -> String {
+        digest_of(&token.as_ref().map(|t| crc32fast::hash(t.as_bytes())))
     }
 }
 
-/// Stores a keyed request's answer (or forgets the key of one refused as invalid), as
-/// the idempotency rules say.
-fn settle_key(
+/// Makes a keyed change once: `run` unless another process (taking turns with a shared
+/// state file) already answered the key, then stores the answer under the key (or
+/// forgets the key of a request refused as invalid), as the idempotency rules say.
+fn keyed(
     shared: &Shared,
     key: Option<&KeyUse>,
-    result: &Result<Answer, ApiError>,
     at: DateTime<Utc>,
-) {
-    if let Some(key) = key {
-        key.settle(&mut lock(&shared.idempotency), result, at);
+    run: impl FnOnce() -> Result<Answer, ApiError>,
+) -> Result<Answer, ApiError> {
+    let Some(key) = key else { return run() };
+    if let Some(earlier) = key.earlier(&lock(&shared.idempotency), at) {
+        return earlier;
     }
+    let result = run();
+    key.settle(&mut lock(&shared.idempotency), &result, at);
+    result
 }
 
 fn digest_answer(result: &Result<Answer, ApiError>) -> String {
@@ -285,14 +307,14 @@ pub(crate) struct Place {
 
 impl Change for Place {
     type Output = Result<Answer, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, shared: &Shared) -> Self::Output {
-        let result = world
-            .place(&self.account, self.order.clone(), self.at)
-            .map(|order| {
-                crate::http::api::mutation::answer(axum::http::StatusCode::CREATED, &*order)
-            });
-        settle_key(shared, self.key.as_ref(), &result, self.at);
-        result
+        keyed(shared, self.key.as_ref(), self.at, || {
+            let order = world.place(&self.account, self.order.clone(), self.at)?;
+            Ok(answer(axum::http::StatusCode::CREATED, &*order))
+        })
     }
     fn digest(output: &Self::Output) -> String {
         digest_answer(output)
@@ -310,12 +332,14 @@ pub(crate) struct Cancel {
 
 impl Change for Cancel {
     type Output = Result<Answer, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, shared: &Shared) -> Self::Output {
-        let result = world
-            .cancel(&self.account, &self.order, self.at)
-            .map(|order| crate::http::api::mutation::answer(axum::http::StatusCode::OK, &*order));
-        settle_key(shared, self.key.as_ref(), &result, self.at);
-        result
+        keyed(shared, self.key.as_ref(), self.at, || {
+            let order = world.cancel(&self.account, &self.order, self.at)?;
+            Ok(answer(axum::http::StatusCode::OK, &*order))
+        })
     }
     fn digest(output: &Self::Output) -> String {
         digest_answer(output)
@@ -333,6 +357,9 @@ pub(crate) struct SetRollover {
 
 impl Change for SetRollover {
     type Output = Result<Position, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         world.set_automatic_rollover(&self.account, &self.position, self.on, self.at)
     }
@@ -374,6 +401,9 @@ impl SetMarket {
 
 impl Change for SetMarket {
     type Output = Result<crate::market::Listing, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         let price = match (self.pin, self.unpin) {
             (Some(p), _) => Some(Some(p)),
@@ -400,6 +430,9 @@ pub(crate) struct CreateWebhook {
 
 impl Change for CreateWebhook {
     type Output = Result<Webhook, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         let World {
             deliveries, ids, ..
@@ -422,6 +455,9 @@ pub(crate) struct UpdateWebhook {
 
 impl Change for UpdateWebhook {
     type Output = Result<Webhook, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         world
             .deliveries
@@ -442,6 +478,9 @@ pub(crate) struct TestWebhook {
 
 impl Change for TestWebhook {
     type Output = Result<WebhookDelivery, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> Self::Output {
         let World {
             deliveries, ids, ..
@@ -464,6 +503,7 @@ pub(crate) struct Delivered {
 
 impl Change for Delivered {
     type Output = ();
+    fn unavailable(_: ApiError) {}
     fn apply(&self, world: &mut World, _: &Shared) {
         world.deliveries.record(
             &self.delivery,
@@ -486,6 +526,9 @@ pub(crate) struct RunDue {
 impl Change for RunDue {
     /// Steps run, and whether anything was due at all.
     type Output = (usize, bool);
+    fn unavailable(_: ApiError) -> (usize, bool) {
+        (0, false)
+    }
     fn apply(&self, world: &mut World, _: &Shared) -> (usize, bool) {
         let due = world.has_work_by(self.until);
         let steps = world.run_due(self.until);
@@ -507,25 +550,34 @@ pub(crate) struct Advance {
 }
 
 impl Change for Advance {
-    type Output = usize;
-    fn apply(&self, world: &mut World, shared: &Shared) -> usize {
-        let steps = shared.run_until(world, Some(self.target));
-        shared.clock.advance_to(self.target);
-        steps
+    type Output = Result<usize, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
     }
-    fn digest(steps: &usize) -> String {
-        steps.to_string()
+    fn apply(&self, world: &mut World, shared: &Shared) -> Self::Output {
+        let steps = shared.run_until(world, self.target);
+        shared.clock.advance_to(self.target);
+        Ok(steps)
+    }
+    fn digest(steps: &Self::Output) -> String {
+        digest_of(steps)
     }
 }
 
-/// The clock moved until no order can move.
+/// The clock moved until no order can move, from `at` (retention sweeps by the last step
+/// or `at`, whichever is later: never the wall clock).
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Settle {}
+pub(crate) struct Settle {
+    pub at: DateTime<Utc>,
+}
 
 impl Change for Settle {
     type Output = usize;
+    fn unavailable(_: ApiError) -> usize {
+        0
+    }
     fn apply(&self, world: &mut World, shared: &Shared) -> usize {
-        shared.run_until(world, None)
+        shared.settle_from(world, self.at)
     }
     fn digest(steps: &usize) -> String {
         steps.to_string()
@@ -541,6 +593,7 @@ pub(crate) struct SetOffset {
 
 impl Change for SetOffset {
     type Output = ();
+    fn unavailable(_: ApiError) {}
     fn apply(&self, _: &mut World, shared: &Shared) {
         shared
             .clock
@@ -558,14 +611,17 @@ pub(crate) struct ArmFault {
 }
 
 impl Change for ArmFault {
-    type Output = Vec<FaultSpec>;
-    fn apply(&self, _: &mut World, shared: &Shared) -> Vec<FaultSpec> {
+    type Output = Result<Vec<FaultSpec>, ApiError>;
+    fn unavailable(error: ApiError) -> Self::Output {
+        Err(error)
+    }
+    fn apply(&self, _: &mut World, shared: &Shared) -> Self::Output {
         let mut faults = lock(&shared.faults);
         faults.arm(self.fault.clone());
-        faults.armed()
+        Ok(faults.armed())
     }
-    fn digest(armed: &Vec<FaultSpec>) -> String {
-        armed.len().to_string()
+    fn digest(armed: &Self::Output) -> String {
+        digest_of(&armed.as_ref().map(Vec::len))
     }
 }
 
@@ -575,6 +631,7 @@ pub(crate) struct ClearFaults {}
 
 impl Change for ClearFaults {
     type Output = ();
+    fn unavailable(_: ApiError) {}
     fn apply(&self, _: &mut World, shared: &Shared) {
         lock(&shared.faults).clear();
     }
@@ -591,6 +648,9 @@ pub(crate) struct TakeFault {
 
 impl Change for TakeFault {
     type Output = Option<FaultSpec>;
+    fn unavailable(_: ApiError) -> Option<FaultSpec> {
+        None
+    }
     fn apply(&self, _: &mut World, shared: &Shared) -> Option<FaultSpec> {
         lock(&shared.faults).take(&self.operation)
     }
@@ -619,6 +679,10 @@ pub(crate) struct Settings {
     pub start: DateTime<Utc>,
     /// When the state was made (its market opens on that day).
     pub created: DateTime<Utc>,
+    /// Random, for each header written: a process taking turns with the file sees that it
+    /// was started over even when what follows has the same length.
+    #[serde(default)]
+    pub nonce: String,
     pub fee_rate: Decimal,
     /// `placed`, `pending`, `executing`, `filled`, in milliseconds.
     pub delays_ms: [i64; 4],
@@ -640,20 +704,13 @@ pub(crate) enum Secret {
 impl Secret {
     /// A key's secret.
     pub fn key(bytes: [u8; 32]) -> Self {
-        Self::Key(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self::Key(hex::encode(&bytes))
     }
 
     /// A key's bytes (`None` for a seed, or a key that is not 32 bytes of hex).
     pub fn bytes(&self) -> Option<[u8; 32]> {
-        let Self::Key(hex) = self else { return None };
-        let mut key = [0u8; 32];
-        if hex.len() != 64 {
-            return None;
-        }
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(key)
+        let Self::Key(key) = self else { return None };
+        hex::decode32(key)
     }
 }
 
@@ -672,6 +729,12 @@ impl Settings {
             clock: config.clock.as_str().to_string(),
             start: config.start,
             created: now,
+            nonce: {
+                use rand::RngCore;
+                let mut nonce = [0u8; 8];
+                rand::rng().fill_bytes(&mut nonce);
+                hex::encode(&nonce)
+            },
             fee_rate: config.rules.fee_rate,
             delays_ms: [d.placed, d.pending, d.executing, d.filled].map(|t| t.num_milliseconds()),
             timing: match config.rules.timing {
@@ -706,9 +769,9 @@ impl Settings {
             return Some(format!(
                 "it was written by sophic-sandbox {} (orders.yaml {}), and this is {} (orders.yaml {}); a state is replayed by the rules that made it, so it loads only in the same version",
                 self.sandbox,
-                &self.spec[..self.spec.len().min(12)],
+                self.spec.get(..12).unwrap_or(&self.spec),
                 ours.sandbox,
-                &ours.spec[..ours.spec.len().min(12)]
+                ours.spec.get(..12).unwrap_or(&ours.spec)
             ));
         }
         if self.clock != ours.clock {

@@ -82,10 +82,19 @@ pub(super) async fn create_token(State(state): State<AppState>, body: Bytes) -> 
         id: client.id.clone(),
         accounts: client.accounts.clone(),
     };
-    let token = state.commit(crate::state::IssueToken {
+    let token = match state.commit(crate::state::IssueToken {
         principal,
         expires_at: Some(now + lifetime),
-    });
+    }) {
+        Ok(token) => token,
+        Err(e) => {
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                &e.body().detail,
+            );
+        }
+    };
     state
         .tokens_issued
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -98,8 +98,8 @@ pub(crate) type Answer = (StatusCode, Bytes);
 pub(crate) struct KeyUse {
     owner: String,
     key: String,
-    /// Hex.
-    fingerprint: String,
+    #[serde(with = "crate::state::hex::bytes32")]
+    fingerprint: [u8; 32],
 }
 
 impl KeyUse {
@@ -107,20 +107,27 @@ impl KeyUse {
         Self {
             owner: owner.to_string(),
             key: key.to_string(),
-            fingerprint: fingerprint.iter().map(|b| format!("{b:02x}")).collect(),
+            fingerprint,
         }
     }
 
-    fn fingerprint(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = self
-                .fingerprint
-                .get(2 * i..2 * i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .unwrap_or_default();
-        }
-        out
+    /// The answer already stored under the key (by another process taking turns with a
+    /// shared state file): replayed for the same request, a conflict for another one.
+    pub(crate) fn earlier(
+        &self,
+        store: &idempotency::Store,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Result<Answer, ApiError>> {
+        let (fingerprint, stored) = store.answered(&self.owner, &self.key, at)?;
+        Some(if fingerprint == self.fingerprint {
+            Ok((stored.status, stored.body))
+        } else {
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used for a different request.",
+            ))
+        })
     }
 
     /// Stores `result` under the key, as contract section 8 says: a validation failure
@@ -142,7 +149,7 @@ impl KeyUse {
         store.keep(
             &self.owner,
             &self.key,
-            self.fingerprint(),
+            self.fingerprint,
             Stored { status, body },
             at,
         );

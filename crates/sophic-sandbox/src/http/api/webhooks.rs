@@ -16,6 +16,7 @@ pub(super) async fn create_webhook(
     Auth(principal): Auth,
     spec::Json(request): spec::Json<CreateWebhookRequest>,
 ) -> Result<Response, ApiError> {
+    crate::webhooks::check_not_self(&request.url, "body.url", state.addr)?;
     let webhook = state.commit(CreateWebhook {
         owner: principal.id,
         request,
@@ -30,6 +31,9 @@ pub(super) async fn update_webhook(
     Path(webhook_id): Path<String>,
     spec::Json(request): spec::Json<UpdateWebhookRequest>,
 ) -> Result<Response, ApiError> {
+    if let Some(url) = &request.url {
+        crate::webhooks::check_not_self(url, "body.url", state.addr)?;
+    }
     let webhook = state.commit(UpdateWebhook {
         owner: principal.id,
         webhook: webhook_id,
