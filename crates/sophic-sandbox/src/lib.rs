@@ -195,6 +195,8 @@ pub struct Shared {
     pub(crate) settings: Mutex<Option<state::Settings>>,
     /// The demo account and client, once made (at start, or by a loaded state).
     pub(crate) demo: Mutex<(Option<TestAccount>, Option<OauthClient>)>,
+    /// Making recorded changes again (loading a state), rather than live ones.
+    replaying: std::sync::atomic::AtomicBool,
 }
 
 /// A new secrets key: random, or derived from the configured secret seed.
@@ -242,7 +244,15 @@ impl Shared {
             journal: Mutex::new(None),
             settings: Mutex::new(settings),
             demo: Mutex::default(),
+            replaying: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether a keyed change may find its key answered by another process: when taking
+    /// turns with a shared state file, or replaying what such processes wrote.
+    pub(crate) fn may_meet_other_answers(&self) -> bool {
+        matches!(self.config.persistence, Persistence::Shared(_))
+            || self.replaying.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The state `config.persistence` says: nothing recorded, a journal in memory, or a
@@ -289,6 +299,9 @@ impl Shared {
     /// Makes a state's recorded changes again, in order, checking that each produces what
     /// it produced when it was made. Nothing is recorded meanwhile.
     fn replay(&self, records: &[(state::Record, String)], name: &str) -> Result<(), StateError> {
+        use std::sync::atomic::Ordering;
+        self.replaying.store(true, Ordering::Relaxed);
+        let _live_again = Defer(|| self.replaying.store(false, Ordering::Relaxed));
         let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             for (index, (record, digest)) in records.iter().enumerate() {
                 let mut world = lock(&self.world);
@@ -688,6 +701,15 @@ impl Shared {
         if let Some(journal) = lock(&self.journal).as_mut() {
             journal.sync();
         }
+    }
+}
+
+/// Runs a closure when dropped.
+struct Defer<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Defer<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }
 

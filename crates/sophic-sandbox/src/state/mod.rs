@@ -16,12 +16,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sophic_client::types::{
-    CreateWebhookRequest, Position, TradingStatus, UpdateWebhookRequest, Webhook, WebhookDelivery,
+    CreateWebhookRequest, Order, Position, TradingStatus, UpdateWebhookRequest, Webhook,
+    WebhookDelivery,
 };
 
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::faults::FaultSpec;
+use std::sync::Arc;
+
 use crate::http::api::mutation::{Answer, KeyUse, answer};
 use crate::webhooks::Outcome;
 use crate::world::{AccountSpec, NewOrder, OauthClient, Principal, Timing, World};
@@ -44,6 +47,9 @@ pub(crate) trait Change: Into<Record> {
     /// The output of a change that could not be made (a shared state file another
     /// process keeps): nothing changed.
     fn unavailable(error: ApiError) -> Self::Output;
+    /// What follows the change outside the world's lock, done in replay too (a keyed
+    /// change's answer kept under its key).
+    fn replayed(&self, _output: Self::Output, _shared: &Shared) {}
 }
 
 fn digest_of<T: Serialize, E: std::borrow::Borrow<ApiError>>(result: &Result<T, E>) -> String {
@@ -124,7 +130,10 @@ impl Record {
     /// Makes the recorded change again and returns its digest.
     pub(crate) fn replay(&self, world: &mut World, shared: &Shared) -> String {
         fn again<C: Change>(change: &C, world: &mut World, shared: &Shared) -> String {
-            C::digest(&change.apply(world, shared))
+            let output = change.apply(world, shared);
+            let digest = C::digest(&output);
+            change.replayed(output, shared);
+            digest
         }
         match self {
             Record::CreateAccount(c) => again(c, world, shared),
@@ -271,28 +280,71 @@ impl Change for IssueToken {
     }
 }
 
-/// Makes a keyed change once: `run` unless another process (taking turns with a shared
-/// state file) already answered the key, then stores the answer under the key (or
-/// forgets the key of a request refused as invalid), as the idempotency rules say.
-fn keyed(
-    shared: &Shared,
-    key: Option<&KeyUse>,
-    at: DateTime<Utc>,
-    run: impl FnOnce() -> Result<Answer, ApiError>,
-) -> Result<Answer, ApiError> {
-    let Some(key) = key else { return run() };
-    if let Some(earlier) = key.earlier(&lock(&shared.idempotency), at) {
-        return earlier;
-    }
-    let result = run();
-    key.settle(&mut lock(&shared.idempotency), &result, at);
-    result
+/// What a keyed change (placing, cancelling) made, under the world's lock: an order, or
+/// the answer another process (taking turns with a shared state file) already gave for
+/// its key. [`Keyed::finish`] then serializes it and keeps it under the key, outside the
+/// lock (the world's lock is held for as little as can be).
+pub(crate) enum Keyed {
+    /// Answered before: replayed as it was.
+    Earlier(Result<Answer, ApiError>),
+    /// Made now.
+    Made(Result<Arc<Order>, ApiError>),
 }
 
-fn digest_answer(result: &Result<Answer, ApiError>) -> String {
-    match result {
-        Ok((status, body)) => format!("{}:{:08x}", status.as_u16(), crc32fast::hash(body)),
-        Err(e) => format!("{}:{:?}", e.status.as_u16(), e.code),
+impl Keyed {
+    /// Makes a keyed change once: `run`, unless the key was answered already. Only a
+    /// process taking turns with others (or replaying what they wrote) can meet such a
+    /// key here: in one process the request's claim of its key keeps the answer from being
+    /// stored before it, so the look-up (under the world's lock, where every lock taken
+    /// costs every request) is skipped.
+    fn once(
+        shared: &Shared,
+        key: Option<&KeyUse>,
+        at: DateTime<Utc>,
+        run: impl FnOnce() -> Result<Arc<Order>, ApiError>,
+    ) -> Self {
+        if let Some(key) = key.filter(|_| shared.may_meet_other_answers())
+            && let Some(earlier) = key.earlier(&lock(&shared.idempotency), at)
+        {
+            return Keyed::Earlier(earlier);
+        }
+        Keyed::Made(run())
+    }
+
+    /// The answer (`status` for an order made now), kept under the key as the idempotency
+    /// rules say: a request refused as invalid forgets the key, any other answer is
+    /// replayed.
+    pub(crate) fn finish(
+        self,
+        shared: &Shared,
+        key: Option<&KeyUse>,
+        status: axum::http::StatusCode,
+        at: DateTime<Utc>,
+    ) -> Result<Answer, ApiError> {
+        match self {
+            Keyed::Earlier(answer) => answer,
+            Keyed::Made(made) => {
+                let result = made.map(|order| answer(status, &*order));
+                if let Some(key) = key {
+                    key.settle(&mut lock(&shared.idempotency), &result, at);
+                }
+                result
+            }
+        }
+    }
+
+    fn digest(&self) -> String {
+        match self {
+            Keyed::Earlier(Ok((status, body))) => {
+                format!("earlier {}:{:08x}", status.as_u16(), crc32fast::hash(body))
+            }
+            Keyed::Made(Ok(order)) => {
+                format!("{} {} {}", order.id, order.status, order.modified_at)
+            }
+            Keyed::Earlier(Err(e)) | Keyed::Made(Err(e)) => {
+                format!("{}:{:?}", e.status.as_u16(), e.code)
+            }
+        }
     }
 }
 
@@ -306,18 +358,25 @@ pub(crate) struct Place {
 }
 
 impl Change for Place {
-    type Output = Result<Answer, ApiError>;
-    fn unavailable(error: ApiError) -> Self::Output {
-        Err(error)
+    type Output = Keyed;
+    fn unavailable(error: ApiError) -> Keyed {
+        Keyed::Made(Err(error))
     }
-    fn apply(&self, world: &mut World, shared: &Shared) -> Self::Output {
-        keyed(shared, self.key.as_ref(), self.at, || {
-            let order = world.place(&self.account, self.order.clone(), self.at)?;
-            Ok(answer(axum::http::StatusCode::CREATED, &*order))
+    fn apply(&self, world: &mut World, shared: &Shared) -> Keyed {
+        Keyed::once(shared, self.key.as_ref(), self.at, || {
+            world.place(&self.account, self.order.clone(), self.at)
         })
     }
-    fn digest(output: &Self::Output) -> String {
-        digest_answer(output)
+    fn digest(output: &Keyed) -> String {
+        output.digest()
+    }
+    fn replayed(&self, output: Keyed, shared: &Shared) {
+        let _ = output.finish(
+            shared,
+            self.key.as_ref(),
+            axum::http::StatusCode::CREATED,
+            self.at,
+        );
     }
 }
 
@@ -331,18 +390,25 @@ pub(crate) struct Cancel {
 }
 
 impl Change for Cancel {
-    type Output = Result<Answer, ApiError>;
-    fn unavailable(error: ApiError) -> Self::Output {
-        Err(error)
+    type Output = Keyed;
+    fn unavailable(error: ApiError) -> Keyed {
+        Keyed::Made(Err(error))
     }
-    fn apply(&self, world: &mut World, shared: &Shared) -> Self::Output {
-        keyed(shared, self.key.as_ref(), self.at, || {
-            let order = world.cancel(&self.account, &self.order, self.at)?;
-            Ok(answer(axum::http::StatusCode::OK, &*order))
+    fn apply(&self, world: &mut World, shared: &Shared) -> Keyed {
+        Keyed::once(shared, self.key.as_ref(), self.at, || {
+            world.cancel(&self.account, &self.order, self.at)
         })
     }
-    fn digest(output: &Self::Output) -> String {
-        digest_answer(output)
+    fn digest(output: &Keyed) -> String {
+        output.digest()
+    }
+    fn replayed(&self, output: Keyed, shared: &Shared) {
+        let _ = output.finish(
+            shared,
+            self.key.as_ref(),
+            axum::http::StatusCode::OK,
+            self.at,
+        );
     }
 }
 

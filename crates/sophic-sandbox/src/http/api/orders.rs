@@ -28,12 +28,14 @@ pub(super) async fn place_order(
     mutation
         .run(&state, &account_id, |body, key| {
             let order = validate_order(operation, body)?;
-            state.commit(Place {
+            let at = state.clock.now();
+            let placed = state.commit(Place {
                 account: account_id.clone(),
                 order,
-                at: state.clock.now(),
-                key,
-            })
+                at,
+                key: key.clone(),
+            });
+            placed.finish(&state, key.as_ref(), StatusCode::CREATED, at)
         })
         .await
 }
@@ -202,12 +204,14 @@ pub(super) async fn cancel_order(
 ) -> Response {
     mutation
         .run(&state, &account_id, |_, key| {
-            state.commit(Cancel {
+            let at = state.clock.now();
+            let cancelled = state.commit(Cancel {
                 account: account_id.clone(),
                 order: order_id.clone(),
-                at: state.clock.now(),
-                key,
-            })
+                at,
+                key: key.clone(),
+            });
+            cancelled.finish(&state, key.as_ref(), StatusCode::OK, at)
         })
         .await
 }
