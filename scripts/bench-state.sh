@@ -24,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 state=$work/state
 
 "$release/memory" --orders "$orders" --sandbox "$release/sophic-sandbox" \
-    --sandbox-args "--state $state"
+    --sandbox-args="--state $state"
 bytes=$(stat -c %s "$state")
 echo "state file: $bytes bytes, $((bytes / orders)) B per order (placed with a key, settled)"
 

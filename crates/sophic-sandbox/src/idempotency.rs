@@ -18,7 +18,30 @@ pub struct Stored {
     /// Its status.
     pub status: StatusCode,
     /// Its JSON body.
-    pub body: Bytes,
+    pub body: Body,
+}
+
+/// A stored answer's body: its bytes, or the order it showed, as it was then (an order's
+/// versions are shared and never change once made, so it serializes to the same bytes
+/// whenever it is replayed, and costs nothing to keep beside the world's own copy).
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// JSON bytes.
+    Bytes(Bytes),
+    /// The order, to be serialized when replayed.
+    Order(std::sync::Arc<sophic_client::types::Order>),
+}
+
+impl Body {
+    /// The JSON bytes.
+    pub fn bytes(&self) -> Bytes {
+        match self {
+            Body::Bytes(bytes) => bytes.clone(),
+            Body::Order(order) => {
+                Bytes::from(serde_json::to_vec(&**order).expect("orders serialize"))
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -178,7 +201,7 @@ mod tests {
         let t0: DateTime<Utc> = "2026-03-12T14:30:00Z".parse().unwrap();
         let answer = || Stored {
             status: StatusCode::CREATED,
-            body: Bytes::from_static(b"{}"),
+            body: Body::Bytes(Bytes::from_static(b"{}")),
         };
         assert!(matches!(store.claim("p", "k", [0; 32], t0), Claim::Run));
         store.finish("p", "k", answer(), t0);

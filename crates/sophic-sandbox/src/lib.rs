@@ -298,15 +298,22 @@ impl Shared {
 
     /// Makes a state's recorded changes again, in order, checking that each produces what
     /// it produced when it was made. Nothing is recorded meanwhile.
-    fn replay(&self, records: &[(state::Record, String)], name: &str) -> Result<(), StateError> {
+    fn replay(&self, records: &[&[u8]], name: &str) -> Result<(), StateError> {
         use std::sync::atomic::Ordering;
         self.replaying.store(true, Ordering::Relaxed);
         let _live_again = Defer(|| self.replaying.store(false, Ordering::Relaxed));
         let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            for (index, (record, digest)) in records.iter().enumerate() {
-                let mut world = lock(&self.world);
+            let mut world = lock(&self.world);
+            for (index, payload) in records.iter().enumerate() {
+                let (record, digest) = state::parse(payload, name).map_err(|e| match e {
+                    StateError::Damaged { path, why } => StateError::Damaged {
+                        path,
+                        why: format!("record {}: {why}", index + 1),
+                    },
+                    other => other,
+                })?;
                 let again = record.replay(&mut world, self);
-                if &again != digest {
+                if again != digest {
                     return Err(StateError::Incompatible {
                         path: name.into(),
                         why: format!(
@@ -430,7 +437,11 @@ impl Shared {
 
     /// A journal's state, checked and replayed on a state of its own (nothing here is
     /// touched): what [`Shared::install`] then puts in place.
-    fn stage(&self, bytes: &[u8], name: &str) -> Result<(state::Loaded, Shared), StateError> {
+    fn stage<'a>(
+        &self,
+        bytes: &'a [u8],
+        name: &str,
+    ) -> Result<(state::Loaded<'a>, Shared), StateError> {
         let loaded = state::read(bytes, name)?;
         let ours = fresh_settings(&self.config, self.clock.now());
         if let Some(why) = loaded.settings.differs_from(&ours) {

@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+// The binary's allocator: a start replays a state's journal into many small allocations
+// (docs/decisions/0014-durable-state.md has the figures). The library leaves the choice
+// to the program that links it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A stateful local Sophic: every operation of openapi/orders.yaml, with balances, an order
 /// lifecycle on a clock, idempotency, signed webhooks and faults on request.
 #[derive(Parser)]

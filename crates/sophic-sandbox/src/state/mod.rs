@@ -324,12 +324,24 @@ impl Keyed {
         match self {
             Keyed::Earlier(answer) => answer,
             Keyed::Made(made) => {
-                let result = made.map(|order| answer(status, &*order));
                 if let Some(key) = key {
-                    key.settle(&mut lock(&shared.idempotency), &result, at);
+                    key.settle(&mut lock(&shared.idempotency), &made, status, at);
                 }
-                result
+                made.map(|order| answer(status, &*order))
             }
+        }
+    }
+
+    /// What [`Keyed::finish`] keeps, without the answer (a replay sends nothing).
+    fn keep(
+        self,
+        shared: &Shared,
+        key: Option<&KeyUse>,
+        status: axum::http::StatusCode,
+        at: DateTime<Utc>,
+    ) {
+        if let (Keyed::Made(made), Some(key)) = (self, key) {
+            key.settle(&mut lock(&shared.idempotency), &made, status, at);
         }
     }
 
@@ -371,7 +383,7 @@ impl Change for Place {
         output.digest()
     }
     fn replayed(&self, output: Keyed, shared: &Shared) {
-        let _ = output.finish(
+        output.keep(
             shared,
             self.key.as_ref(),
             axum::http::StatusCode::CREATED,
@@ -403,7 +415,7 @@ impl Change for Cancel {
         output.digest()
     }
     fn replayed(&self, output: Keyed, shared: &Shared) {
-        let _ = output.finish(
+        output.keep(
             shared,
             self.key.as_ref(),
             axum::http::StatusCode::OK,
@@ -866,11 +878,12 @@ impl Settings {
     }
 }
 
-/// A journal's header and records, read and checked (not yet replayed).
-pub(crate) struct Loaded {
+/// A journal's header and records, their checksums checked (each record is parsed as it
+/// is replayed, so that a start does not hold them all at once).
+pub(crate) struct Loaded<'a> {
     pub settings: Settings,
-    /// Each record and the digest of what it produced.
-    pub records: Vec<(Record, String)>,
+    /// Each record's payload: a record and the digest of what it produced.
+    pub records: Vec<&'a [u8]>,
     /// Where the header ends.
     pub head: usize,
     /// Where the last whole record ends.
@@ -888,7 +901,7 @@ pub(crate) fn parse(payload: &[u8], name: &str) -> Result<(Record, String), Stat
 }
 
 /// Reads a journal's bytes. `name` is what errors call them.
-pub(crate) fn read(bytes: &[u8], name: &str) -> Result<Loaded, StateError> {
+pub(crate) fn read<'a>(bytes: &'a [u8], name: &str) -> Result<Loaded<'a>, StateError> {
     let split = journal::split(bytes, name)?;
     let header: journal::Header<serde_json::Value> =
         serde_json::from_slice(split.header).map_err(|e| StateError::Damaged {
@@ -917,20 +930,9 @@ pub(crate) fn read(bytes: &[u8], name: &str) -> Result<Loaded, StateError> {
             why: "its header's secret key is not 32 bytes of hex".into(),
         });
     }
-    let mut records = Vec::with_capacity(split.records.len());
-    for (index, payload) in split.records.iter().enumerate() {
-        let record = parse(payload, name).map_err(|e| match e {
-            StateError::Damaged { path, why } => StateError::Damaged {
-                path,
-                why: format!("record {}: {why}", index + 1),
-            },
-            other => other,
-        })?;
-        records.push(record);
-    }
     Ok(Loaded {
         settings,
-        records,
+        records: split.records,
         head: split.head,
         end: split.end,
         torn: split.torn,

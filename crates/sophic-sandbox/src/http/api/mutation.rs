@@ -11,7 +11,11 @@ use crate::clock::lock;
 use crate::error::ApiError;
 use crate::http::spec;
 use crate::http::{AppState, Auth};
-use crate::idempotency::{self, Claim, Stored};
+use std::sync::Arc;
+
+use sophic_client::types::Order;
+
+use crate::idempotency::{self, Body, Claim, Stored};
 use crate::world::Principal;
 
 /// Marks a request held by a `stall` fault.
@@ -120,7 +124,7 @@ impl KeyUse {
     ) -> Option<Result<Answer, ApiError>> {
         let (fingerprint, stored) = store.answered(&self.owner, &self.key, at)?;
         Some(if fingerprint == self.fingerprint {
-            Ok((stored.status, stored.body))
+            Ok((stored.status, stored.body.bytes()))
         } else {
             Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -131,28 +135,33 @@ impl KeyUse {
     }
 
     /// Stores `result` under the key, as contract section 8 says: a validation failure
-    /// stores nothing (the key may be retried), any other answer is replayed.
+    /// stores nothing (the key may be retried), any other answer is replayed (an order as
+    /// it is now, answered with `status`).
     pub(crate) fn settle(
         &self,
         store: &mut idempotency::Store,
-        result: &Result<Answer, ApiError>,
+        result: &Result<Arc<Order>, ApiError>,
+        status: StatusCode,
         at: chrono::DateTime<chrono::Utc>,
     ) {
-        let (status, body) = match result {
+        let stored = match result {
             Err(e) if e.is_validation() => {
                 store.abandon(&self.owner, &self.key);
                 return;
             }
-            Ok((status, body)) => (*status, body.clone()),
-            Err(e) => answer(e.status, &e.body()),
+            Ok(order) => Stored {
+                status,
+                body: Body::Order(Arc::clone(order)),
+            },
+            Err(e) => {
+                let (status, bytes) = answer(e.status, &e.body());
+                Stored {
+                    status,
+                    body: Body::Bytes(bytes),
+                }
+            }
         };
-        store.keep(
-            &self.owner,
-            &self.key,
-            self.fingerprint,
-            Stored { status, body },
-            at,
-        );
+        store.keep(&self.owner, &self.key, self.fingerprint, stored, at);
     }
 }
 
@@ -186,7 +195,7 @@ impl Mutation {
             lock(&state.idempotency).claim(owner, &key, self.fingerprint, state.clock.now());
         match claim {
             Claim::Replay(stored) => {
-                let mut response = send((stored.status, stored.body));
+                let mut response = send((stored.status, stored.body.bytes()));
                 response.headers_mut().insert(
                     sophic_client::headers::IDEMPOTENT_REPLAYED,
                     HeaderValue::from_static("true"),
@@ -237,7 +246,7 @@ impl Mutation {
         };
         let stored = Stored {
             status,
-            body: body.clone(),
+            body: Body::Bytes(body.clone()),
         };
         lock(&state.idempotency).finish(owner, &key, stored, state.clock.now());
         send((status, body))
