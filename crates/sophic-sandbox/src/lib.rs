@@ -29,6 +29,7 @@ pub mod idempotency;
 mod ids;
 pub mod limits;
 pub mod market;
+pub mod requests;
 pub mod state;
 pub mod webhooks;
 pub mod world;
@@ -197,6 +198,8 @@ pub struct Shared {
     pub(crate) demo: Mutex<(Option<TestAccount>, Option<OauthClient>)>,
     /// Making recorded changes again (loading a state), rather than live ones.
     replaying: std::sync::atomic::AtomicBool,
+    /// Every API request answered (the latest [`limits::MAX_JOURNAL_REQUESTS`]).
+    pub(crate) request_log: Mutex<requests::Journal>,
 }
 
 /// A new secrets key: random, or derived from the configured secret seed.
@@ -245,6 +248,7 @@ impl Shared {
             settings: Mutex::new(settings),
             demo: Mutex::default(),
             replaying: std::sync::atomic::AtomicBool::new(false),
+            request_log: Mutex::default(),
         }
     }
 
@@ -664,6 +668,7 @@ impl Shared {
         lock(&self.faults).clear();
         *lock(&self.idempotency) = idempotency::Store::default();
         *lock(&self.demo) = Default::default();
+        lock(&self.request_log).clear();
         self.release.notify_waiters();
     }
 
@@ -986,6 +991,25 @@ impl Sandbox {
     /// Every webhook delivery so far, oldest first.
     pub fn webhook_deliveries(&self) -> Vec<sophic_client::types::WebhookDelivery> {
         lock(&self.shared.world).deliveries.list()
+    }
+
+    /// Every API request answered, oldest first (the latest
+    /// [`limits::MAX_JOURNAL_REQUESTS`]): what an application actually sent.
+    pub fn requests(&self) -> Vec<requests::RequestRecord> {
+        self.requests_matching(&requests::RequestFilter::default())
+    }
+
+    /// The answered requests `filter` matches, oldest first.
+    pub fn requests_matching(
+        &self,
+        filter: &requests::RequestFilter,
+    ) -> Vec<requests::RequestRecord> {
+        lock(&self.shared.request_log).matching(filter)
+    }
+
+    /// Forgets the answered requests (between a test's phases).
+    pub fn clear_requests(&self) {
+        lock(&self.shared.request_log).clear();
     }
 
     /// Waits until a webhook delivery attempt is recorded.

@@ -13,6 +13,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The largest snapshot `PUT /sandbox/state` reads (256 MiB: about 300,000 orders).
 pub const MAX_STATE_BYTES: usize = 256 << 20;
 
+/// The most requests the request journal keeps (`GET /sandbox/requests`): the latest.
+pub const MAX_JOURNAL_REQUESTS: usize = 10_000;
+
 /// How long a client has to send a request's headers (HTTP/1; on a keep-alive connection
 /// also the longest idle wait between two requests).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

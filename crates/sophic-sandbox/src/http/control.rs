@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/health", get(health))
         .route("/demo", get(demo))
+        .route("/requests", get(list_requests).delete(clear_requests))
         .route("/state", get(export_state).put(import_state))
 }
 
@@ -351,4 +352,23 @@ async fn demo(State(state): State<AppState>) -> Result<Response, ApiError> {
         "client_secret": client.secret,
     }))
     .into_response())
+}
+
+/// The request journal, oldest first, filtered by the query.
+async fn list_requests(
+    State(state): State<AppState>,
+    query: Result<
+        axum::extract::Query<crate::requests::RequestFilter>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(filter) =
+        query.map_err(|e| ApiError::param("query", ErrorParamCode::Invalid, e.body_text()))?;
+    Ok(axum::Json(lock(&state.request_log).matching(&filter)).into_response())
+}
+
+/// Forgets the request journal.
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    lock(&state.request_log).clear();
+    StatusCode::NO_CONTENT
 }

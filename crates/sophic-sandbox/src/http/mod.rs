@@ -140,17 +140,44 @@ pub(crate) fn router(state: AppState) -> Router {
 /// The front of every request: the guard's checks ([`guard::admit`]), then the handler;
 /// every answer, refusals included, carries a `Request-Id`. One layer for both, since each
 /// `from_fn` layer costs its own boxed future and service clone on every request.
-async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let id = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
+    let id = HeaderValue::from_str(&id).expect("ascii");
+    // API requests go to the request journal; the control plane's do not.
+    let arrived = (!request.uri().path().starts_with("/sandbox"))
+        .then(|| crate::requests::Arrived::of(request.method(), request.uri(), request.headers()));
+    if arrived.is_some() {
+        request
+            .extensions_mut()
+            .insert(crate::requests::RequestId(id.clone()));
+    }
     let mut response = match guard::admit(&state, request).await {
         Ok(request) => next.run(request).await,
         Err(refusal) => refusal,
     };
-    let id = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
-    response.headers_mut().insert(
-        sophic_client::headers::REQUEST_ID,
-        HeaderValue::from_str(&id).expect("ascii"),
-    );
+    response
+        .headers_mut()
+        .insert(sophic_client::headers::REQUEST_ID, id.clone());
+    if let Some(arrived) = arrived {
+        let operation = response
+            .extensions()
+            .get::<crate::requests::OperationRef>()
+            .map_or("unknown", |o| o.0);
+        let order = response
+            .extensions_mut()
+            .remove::<crate::requests::OrderRef>()
+            .map(|o| o.0);
+        let answered = crate::requests::Answered {
+            operation,
+            status: response.status(),
+            request_id: id,
+            order_id: order,
+            dropped: false,
+        };
+        let at = state.clock.now();
+        lock(&state.request_log).keep(arrived, at, answered);
+    }
     response
 }
 
@@ -168,17 +195,27 @@ fn operation_id(method: &str, path: &str) -> &'static str {
 /// Refuses query and header parameters that break the spec ([`spec::check_parameters`]),
 /// then applies the first armed fault that matches the request's operation. (One layer
 /// for both: both are decided per operation, and each layer costs a boxed future.)
-async fn inject_faults(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let operation = operation_id(request.method().as_str(), &path);
+    let mut response = checked_and_faulted(&state, request, next, operation).await;
+    // For the request journal, which sees the request before it is routed.
+    response
+        .extensions_mut()
+        .insert(crate::requests::OperationRef(operation));
+    response
+}
+
+async fn checked_and_faulted(
+    state: &AppState,
+    mut request: Request,
+    next: Next,
+    operation: &'static str,
+) -> Response {
     if let Err(refusal) = spec::check_parameters(operation, &request) {
         return refusal.into_response();
     }
@@ -224,7 +261,28 @@ async fn inject_faults(
         }
         FaultKind::DropConnection => {
             let killer = request.extensions().get::<ConnectionKiller>().cloned();
-            let _handled = next.run(request).await;
+            let arrived =
+                crate::requests::Arrived::of(request.method(), request.uri(), request.headers());
+            let request_id = request
+                .extensions()
+                .get::<crate::requests::RequestId>()
+                .map(|id| id.0.clone());
+            let mut handled = next.run(request).await;
+            // The journal's record, here: the answer is never written, so the front of
+            // the router never sees one.
+            if let Some(request_id) = request_id {
+                let answered = crate::requests::Answered {
+                    operation,
+                    status: handled.status(),
+                    request_id,
+                    order_id: handled
+                        .extensions_mut()
+                        .remove::<crate::requests::OrderRef>()
+                        .map(|o| o.0),
+                    dropped: true,
+                };
+                lock(&state.request_log).keep(arrived, state.clock.now(), answered);
+            }
             if let Some(ConnectionKiller(kill)) = killer {
                 kill.notify_one();
                 // Never answer: the connection is dropped before anything is written.

@@ -345,6 +345,14 @@ impl Keyed {
         }
     }
 
+    /// The order made, if one was.
+    pub(crate) fn order_id(&self) -> Option<String> {
+        match self {
+            Keyed::Made(Ok(order)) => Some(order.id.clone()),
+            Keyed::Made(Err(_)) | Keyed::Earlier(_) => None,
+        }
+    }
+
     fn digest(&self) -> String {
         match self {
             Keyed::Earlier(Ok((status, body))) => {

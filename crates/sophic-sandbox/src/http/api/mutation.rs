@@ -196,6 +196,11 @@ impl Mutation {
         match claim {
             Claim::Replay(stored) => {
                 let mut response = send((stored.status, stored.body.bytes()));
+                if let Body::Order(order) = &stored.body {
+                    response
+                        .extensions_mut()
+                        .insert(crate::requests::OrderRef(order.id.clone()));
+                }
                 response.headers_mut().insert(
                     sophic_client::headers::IDEMPOTENT_REPLAYED,
                     HeaderValue::from_static("true"),

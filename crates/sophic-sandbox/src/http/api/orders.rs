@@ -25,7 +25,8 @@ pub(super) async fn place_order(
     mutation: Mutation,
 ) -> Response {
     let operation = mutation.operation;
-    mutation
+    let mut placed_id = None;
+    let mut response = mutation
         .run(&state, &account_id, |body, key| {
             let order = validate_order(operation, body)?;
             let at = state.clock.now();
@@ -35,9 +36,17 @@ pub(super) async fn place_order(
                 at,
                 key: key.clone(),
             });
+            placed_id = placed.order_id();
             placed.finish(&state, key.as_ref(), StatusCode::CREATED, at)
         })
-        .await
+        .await;
+    // For the request journal.
+    if let Some(id) = placed_id {
+        response
+            .extensions_mut()
+            .insert(crate::requests::OrderRef(id));
+    }
+    response
 }
 
 /// Checks a placement body against the spec, then the sandbox's own limits, and returns
