@@ -45,6 +45,9 @@ Configuration (flags win over the environment):
   --allow-insecure-http  SOPHIC_ALLOW_INSECURE_HTTP=1
                                          send credentials over plain http:// to a host off
                                          loopback (test rigs only; loopback never needs it)
+  --profile        SOPHIC_PROFILE        a profile of ~/.config/sophic/config.toml (or
+                                         SOPHIC_CONFIG) for what is unset: base_url,
+                                         account, token_env / token_command / token
   --sandbox-state  SOPHIC_SANDBOX_STATE  where the local sandbox (no base URL, no
                                          credentials) keeps its state [default: the data
                                          directory, such as ~/.local/share/sophic/sandbox.state]
@@ -102,6 +105,12 @@ pub struct Connection {
     )]
     pub allow_insecure_http: bool,
 
+    /// A profile of the config file (`[profiles.NAME]` in ~/.config/sophic/config.toml,
+    /// or the file SOPHIC_CONFIG names): base URL, account, and where the secret comes
+    /// from, for whatever flags and the environment leave unset.
+    #[arg(long, global = true, env = "SOPHIC_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Where the local sandbox (used when no base URL and no credentials are set) keeps
     /// its state [default: the platform's data directory, such as
     /// ~/.local/share/sophic/sandbox.state]. Parallel jobs each give their own.
@@ -140,6 +149,14 @@ pub enum Command {
     /// with --rollover, a bill's life through rollover and maturity.
     #[command(after_help = "Examples:\n  sophic demo\n  sophic demo --rollover")]
     Demo(DemoArgs),
+    /// Print a completion script for a shell.
+    #[command(
+        after_help = "Examples:\n  sophic completions bash > ~/.local/share/bash-completion/completions/sophic\n  sophic completions zsh > \"${fpath[1]}/_sophic\"\n  sophic completions fish > ~/.config/fish/completions/sophic.fish\n  sophic completions powershell >> $PROFILE"
+    )]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `sophic demo [--rollover]`.

@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod failure;
 mod output;
+mod profiles;
 mod target;
 
 use std::process::ExitCode;
@@ -29,13 +30,19 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, out: &output::Output) -> Result<(), Failure> {
+async fn run(mut cli: Cli, out: &output::Output) -> Result<(), Failure> {
+    cli.connection = profiles::apply(cli.connection)?;
     match cli.command {
         Command::Sandbox(args::SandboxArgs {
             action: Some(action),
             ..
         }) => commands::sandbox::control(action, &cli.connection, out).await,
         Command::Sandbox(args) => commands::sandbox::serve(args.serve).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "sophic", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Webhooks(args::WebhooksCommand::Verify(verify)) => {
             commands::webhooks::verify(&verify, out)
         }

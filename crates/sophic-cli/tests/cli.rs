@@ -734,3 +734,81 @@ async fn with_nothing_configured_commands_use_one_local_sandbox_and_say_so() {
     assert_eq!(aside, 1);
     let _ = std::fs::remove_dir_all(state.parent().unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_are_printed_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let run = sophic(None, &["completions", shell]).await;
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains("sandbox"), "{shell}");
+        assert!(run.stdout.contains("orders"), "{shell}");
+    }
+    let refused = sophic(None, &["completions", "tcsh"]).await;
+    assert_eq!(refused.code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_fills_in_what_flags_and_the_environment_leave_unset() {
+    let (sandbox, account) = sandbox().await;
+    let dir = temp_dir("profiles");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.local]\nbase_url = \"{}\"\naccount = \"{}\"\ntoken_env = \"MY_SANDBOX_TOKEN\"\n\n[profiles.broken]\ntoken_env = \"NOT_SET_ANYWHERE\"\n",
+            sandbox.base_url(),
+            account.id
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], token: Option<&str>| {
+        let mut command = unconfigured(args, &dir.join("sandbox.state"));
+        command
+            .env("SOPHIC_CONFIG", &config)
+            .env_remove("MY_SANDBOX_TOKEN");
+        if let Some(token) = token {
+            command.env("MY_SANDBOX_TOKEN", token);
+        }
+        finish(command)
+    };
+    // The secret comes from where the profile says: never from the file itself.
+    let balances = run(
+        &["--profile", "local", "balances", "--json"],
+        Some(&account.token),
+    )
+    .await;
+    assert_eq!(balances.code, 0, "{}", balances.stderr);
+    assert_eq!(json(&balances.stdout)[0]["total"], "10000.00");
+    // SOPHIC_PROFILE selects it too; a flag still wins over the profile.
+    let mut by_env = unconfigured(
+        &["balances", "--account", "acc_other000000"],
+        &dir.join("s"),
+    );
+    by_env
+        .env("SOPHIC_CONFIG", &config)
+        .env("SOPHIC_PROFILE", "local")
+        .env("MY_SANDBOX_TOKEN", &account.token);
+    let other = finish(by_env).await;
+    assert_eq!(
+        other.code, 3,
+        "the flag's account, refused by the API: {}",
+        other.stderr
+    );
+    // A profile that is not there, or whose secret is missing: usage errors naming why.
+    let missing = run(&["--profile", "nope", "balances"], None).await;
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("[profiles.nope]"),
+        "{}",
+        missing.stderr
+    );
+    assert!(missing.stderr.contains("local"), "{}", missing.stderr);
+    let unset = run(&["--profile", "broken", "balances"], None).await;
+    assert_eq!(unset.code, 2);
+    assert!(
+        unset.stderr.contains("NOT_SET_ANYWHERE"),
+        "{}",
+        unset.stderr
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

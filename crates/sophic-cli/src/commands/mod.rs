@@ -49,7 +49,7 @@ pub async fn dispatch(command: Command, target: &Target, out: &Output) -> Result
         Command::Webhooks(command) => webhooks::run(command, target, out).await,
         Command::Demo(args) if args.rollover => demo::rollover(target, out).await,
         Command::Demo(_) => demo::run(target, out).await,
-        Command::Sandbox(_) => unreachable!("run before connecting"),
+        Command::Sandbox(_) | Command::Completions { .. } => unreachable!("run before connecting"),
     }
 }
 
