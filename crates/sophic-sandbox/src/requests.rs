@@ -3,8 +3,9 @@
 //! actually sent (that its retry reused one idempotency key, that it never sent a token
 //! in a query). `GET /sandbox/requests` and [`crate::Sandbox::requests`] read it.
 //!
-//! A request costs what it must: its parts are kept as the shared bytes they arrived in,
-//! and become text only when the journal is read.
+//! A request's parts are copied out, small (the bytes they arrived in belong to the
+//! connection's read buffer, which a kept slice would hold on to whole), and its
+//! `Authorization` is kept as its scheme alone: the journal never holds a token.
 
 use std::collections::VecDeque;
 
@@ -73,44 +74,52 @@ pub(crate) struct OrderRef(pub String);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct OperationRef(pub &'static str);
 
-/// A request as kept: cheap clones of what arrived.
+/// A request as kept.
 #[derive(Debug)]
 struct Entry {
     at: DateTime<Utc>,
-    method: Method,
-    uri: Uri,
+    arrived: Arrived,
     operation: &'static str,
     status: StatusCode,
-    request_id: HeaderValue,
-    idempotency_key: Option<HeaderValue>,
+    request_id: Box<str>,
     order_id: Option<String>,
-    user_agent: Option<HeaderValue>,
-    content_type: Option<HeaderValue>,
-    authorization: Option<HeaderValue>,
     dropped: bool,
 }
 
-/// The parts of a request kept before it is handled.
+/// The parts of a request kept before it is handled, copied out.
+#[derive(Debug)]
 pub(crate) struct Arrived {
     method: Method,
-    uri: Uri,
-    idempotency_key: Option<HeaderValue>,
-    user_agent: Option<HeaderValue>,
-    content_type: Option<HeaderValue>,
-    authorization: Option<HeaderValue>,
+    path: Box<str>,
+    query: Option<Box<str>>,
+    idempotency_key: Option<Box<str>>,
+    user_agent: Option<Box<str>>,
+    content_type: Option<Box<str>>,
+    /// The scheme alone.
+    authorization: Option<Box<str>>,
+}
+
+/// A header's value as text (bytes that are not UTF-8 shown as replacement characters).
+fn copied(value: Option<&HeaderValue>) -> Option<Box<str>> {
+    value.map(|v| String::from_utf8_lossy(v.as_bytes()).into())
 }
 
 impl Arrived {
     /// What the journal keeps of a request, taken before it is handled.
     pub(crate) fn of(method: &Method, uri: &Uri, headers: &HeaderMap) -> Self {
-        let get = |name: &str| headers.get(name).cloned();
+        let authorization = headers.get(header::AUTHORIZATION).map(|v| {
+            let scheme = String::from_utf8_lossy(v.as_bytes());
+            let scheme = scheme.split_whitespace().next().unwrap_or_default();
+            format!("{scheme} …").into()
+        });
         Self {
             method: method.clone(),
-            uri: uri.clone(),
-            idempotency_key: get(sophic_client::headers::IDEMPOTENCY_KEY),
-            user_agent: get(header::USER_AGENT.as_str()),
-            content_type: get(header::CONTENT_TYPE.as_str()),
-            authorization: get(header::AUTHORIZATION.as_str()),
+            path: uri.path().into(),
+            query: uri.query().map(Into::into),
+            idempotency_key: copied(headers.get(sophic_client::headers::IDEMPOTENCY_KEY)),
+            user_agent: copied(headers.get(header::USER_AGENT)),
+            content_type: copied(headers.get(header::CONTENT_TYPE)),
+            authorization,
         }
     }
 }
@@ -141,59 +150,41 @@ pub(crate) struct Journal {
     entries: VecDeque<Entry>,
 }
 
-fn text(value: &Option<HeaderValue>) -> Option<String> {
-    value
-        .as_ref()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
-/// `Authorization` without its credentials: the scheme and an ellipsis.
-fn redacted(value: &Option<HeaderValue>) -> Option<String> {
-    let value = value.as_ref()?;
-    let scheme = String::from_utf8_lossy(value.as_bytes())
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    Some(format!("{scheme} …"))
+fn text(value: &Option<Box<str>>) -> Option<String> {
+    value.as_deref().map(str::to_string)
 }
 
 impl Entry {
     fn record(&self) -> RequestRecord {
+        let a = &self.arrived;
         RequestRecord {
             at: self.at,
-            method: self.method.to_string(),
-            path: self.uri.path().to_string(),
-            query: self.uri.query().map(str::to_string),
+            method: a.method.to_string(),
+            path: a.path.to_string(),
+            query: text(&a.query),
             operation: self.operation.to_string(),
             status: self.status.as_u16(),
-            request_id: String::from_utf8_lossy(self.request_id.as_bytes()).into_owned(),
-            idempotency_key: text(&self.idempotency_key),
+            request_id: self.request_id.to_string(),
+            idempotency_key: text(&a.idempotency_key),
             order_id: self.order_id.clone(),
-            user_agent: text(&self.user_agent),
-            content_type: text(&self.content_type),
-            authorization: redacted(&self.authorization),
+            user_agent: text(&a.user_agent),
+            content_type: text(&a.content_type),
+            authorization: text(&a.authorization),
             dropped: self.dropped,
         }
     }
 
     fn matches(&self, filter: &RequestFilter) -> bool {
-        let same = |want: &Option<String>, have: Option<&[u8]>| {
-            want.as_ref()
-                .is_none_or(|w| have.is_some_and(|h| h == w.as_bytes()))
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_ref().is_none_or(|w| have == Some(w.as_str()))
         };
-        same(&filter.method, Some(self.method.as_str().as_bytes()))
-            && same(&filter.path, Some(self.uri.path().as_bytes()))
-            && same(&filter.operation, Some(self.operation.as_bytes()))
+        let a = &self.arrived;
+        same(&filter.method, Some(a.method.as_str()))
+            && same(&filter.path, Some(&a.path))
+            && same(&filter.operation, Some(self.operation))
             && filter.status.is_none_or(|s| s == self.status.as_u16())
-            && same(
-                &filter.idempotency_key,
-                self.idempotency_key.as_ref().map(HeaderValue::as_bytes),
-            )
-            && same(
-                &filter.order_id,
-                self.order_id.as_deref().map(str::as_bytes),
-            )
+            && same(&filter.idempotency_key, a.idempotency_key.as_deref())
+            && same(&filter.order_id, self.order_id.as_deref())
     }
 }
 
@@ -212,23 +203,18 @@ impl Journal {
         }
         // The order a path names, when the handler did not say.
         let order_id = order_id.or_else(|| {
-            let path = arrived.uri.path();
+            let path = &arrived.path;
             let at = path.find("/orders/")?;
             let id = path[at + "/orders/".len()..].split('/').next()?;
             id.starts_with("ord_").then(|| id.to_string())
         });
         self.entries.push_back(Entry {
             at,
-            method: arrived.method,
-            uri: arrived.uri,
+            arrived,
             operation,
             status,
-            request_id,
-            idempotency_key: arrived.idempotency_key,
+            request_id: String::from_utf8_lossy(request_id.as_bytes()).into(),
             order_id,
-            user_agent: arrived.user_agent,
-            content_type: arrived.content_type,
-            authorization: arrived.authorization,
             dropped,
         });
     }

@@ -26,6 +26,7 @@ use crate::faults::FaultSpec;
 use std::sync::Arc;
 
 use crate::http::api::mutation::{Answer, KeyUse, answer};
+use crate::idempotency::Body;
 use crate::webhooks::Outcome;
 use crate::world::{AccountSpec, NewOrder, OauthClient, Principal, Timing, World};
 use crate::{SandboxConfig, Shared, TestAccount};
@@ -323,11 +324,20 @@ impl Keyed {
     ) -> Result<Answer, ApiError> {
         match self {
             Keyed::Earlier(answer) => answer,
-            Keyed::Made(made) => {
+            // The bytes sent are the bytes kept: no second copy of the order's version.
+            Keyed::Made(Ok(order)) => {
+                let sent = answer(status, &*order);
                 if let Some(key) = key {
-                    key.settle(&mut lock(&shared.idempotency), &made, status, at);
+                    let body = Body::Bytes(sent.1.clone());
+                    key.settle(&mut lock(&shared.idempotency), Ok(body), status, at);
                 }
-                made.map(|order| answer(status, &*order))
+                Ok(sent)
+            }
+            Keyed::Made(Err(e)) => {
+                if let Some(key) = key {
+                    key.settle(&mut lock(&shared.idempotency), Err(&e), status, at);
+                }
+                Err(e)
             }
         }
     }
@@ -340,8 +350,11 @@ impl Keyed {
         status: axum::http::StatusCode,
         at: DateTime<Utc>,
     ) {
+        // A replay sends nothing: the order's version is kept, and serialized only if the
+        // key is ever replayed.
         if let (Keyed::Made(made), Some(key)) = (self, key) {
-            key.settle(&mut lock(&shared.idempotency), &made, status, at);
+            let made = made.as_ref().map(|order| Body::Order(Arc::clone(order)));
+            key.settle(&mut lock(&shared.idempotency), made, status, at);
         }
     }
 

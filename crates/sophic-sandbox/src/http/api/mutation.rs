@@ -11,10 +11,6 @@ use crate::clock::lock;
 use crate::error::ApiError;
 use crate::http::spec;
 use crate::http::{AppState, Auth};
-use std::sync::Arc;
-
-use sophic_client::types::Order;
-
 use crate::idempotency::{self, Body, Claim, Stored};
 use crate::world::Principal;
 
@@ -135,12 +131,12 @@ impl KeyUse {
     }
 
     /// Stores `result` under the key, as contract section 8 says: a validation failure
-    /// stores nothing (the key may be retried), any other answer is replayed (an order as
-    /// it is now, answered with `status`).
+    /// stores nothing (the key may be retried), any other answer is replayed (a success's
+    /// body with `status`).
     pub(crate) fn settle(
         &self,
         store: &mut idempotency::Store,
-        result: &Result<Arc<Order>, ApiError>,
+        result: Result<Body, &ApiError>,
         status: StatusCode,
         at: chrono::DateTime<chrono::Utc>,
     ) {
@@ -149,10 +145,7 @@ impl KeyUse {
                 store.abandon(&self.owner, &self.key);
                 return;
             }
-            Ok(order) => Stored {
-                status,
-                body: Body::Order(Arc::clone(order)),
-            },
+            Ok(body) => Stored { status, body },
             Err(e) => {
                 let (status, bytes) = answer(e.status, &e.body());
                 Stored {
@@ -196,10 +189,25 @@ impl Mutation {
         match claim {
             Claim::Replay(stored) => {
                 let mut response = send((stored.status, stored.body.bytes()));
-                if let Body::Order(order) = &stored.body {
+                // For the request journal: the order the replayed answer shows (a replay is
+                // rare; its bytes are read again only here).
+                let order = match &stored.body {
+                    Body::Order(order) => Some(order.id.clone()),
+                    Body::Bytes(bytes) => {
+                        #[derive(serde::Deserialize)]
+                        struct Shown {
+                            id: String,
+                        }
+                        serde_json::from_slice::<Shown>(bytes)
+                            .ok()
+                            .map(|shown| shown.id)
+                            .filter(|id| id.starts_with("ord_"))
+                    }
+                };
+                if let Some(order) = order {
                     response
                         .extensions_mut()
-                        .insert(crate::requests::OrderRef(order.id.clone()));
+                        .insert(crate::requests::OrderRef(order));
                 }
                 response.headers_mut().insert(
                     sophic_client::headers::IDEMPOTENT_REPLAYED,
