@@ -30,13 +30,15 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(mut cli: Cli, out: &output::Output) -> Result<(), Failure> {
-    cli.connection = profiles::apply(cli.connection)?;
+async fn run(cli: Cli, out: &output::Output) -> Result<(), Failure> {
     match cli.command {
         Command::Sandbox(args::SandboxArgs {
             action: Some(action),
             ..
-        }) => commands::sandbox::control(action, &cli.connection, out).await,
+        }) => {
+            let connection = profiles::apply(cli.connection)?;
+            commands::sandbox::control(action, &connection, out).await
+        }
         Command::Sandbox(args) => commands::sandbox::serve(args.serve).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -52,7 +54,10 @@ async fn run(mut cli: Cli, out: &output::Output) -> Result<(), Failure> {
                 Command::Demo(_) => target::Local::Fresh,
                 _ => target::Local::Kept,
             };
-            let target = target::Target::connect(&cli.connection, local).await?;
+            // Only a command that connects reads the profile (a completion script or the
+            // server never runs a profile's token command).
+            let connection = profiles::apply(cli.connection)?;
+            let target = target::Target::connect(&connection, local).await?;
             commands::dispatch(command, &target, out).await
         }
     }

@@ -77,14 +77,17 @@ fn secret(
     let Some(command) = command else {
         return Ok(None);
     };
+    // Run by the shell, as git's credential helpers are; its prompts and errors reach the
+    // terminal.
     #[cfg(unix)]
-    let output = std::process::Command::new("sh")
-        .args(["-c", &command])
-        .output();
+    let mut shell = std::process::Command::new("sh");
+    #[cfg(unix)]
+    shell.args(["-c", &command]);
     #[cfg(not(unix))]
-    let output = std::process::Command::new("cmd")
-        .args(["/C", &command])
-        .output();
+    let mut shell = std::process::Command::new("cmd");
+    #[cfg(not(unix))]
+    shell.args(["/C", &command]);
+    let output = shell.stderr(std::process::Stdio::inherit()).output();
     let output = output
         .map_err(|e| Failure::usage(format!("the profile's {what} command could not run: {e}")))?;
     if !output.status.success() {
@@ -94,6 +97,11 @@ fn secret(
         )));
     }
     let value = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if value.is_empty() {
+        return Err(Failure::usage(format!(
+            "the profile's {what} command printed nothing"
+        )));
+    }
     Ok(Some(value))
 }
 
@@ -112,8 +120,14 @@ pub fn apply(mut connection: Connection) -> Result<Connection, Failure> {
             path.display()
         ))
     })?;
-    let mut config: Config =
-        toml::from_str(&text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    // Not the parser's own text: it quotes the offending line, which may hold a secret.
+    let mut config: Config = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let at = line.map(|l| format!(", line {l}")).unwrap_or_default();
+        Failure::usage(format!("{}{at}: {}", path.display(), e.message()))
+    })?;
     let Some(profile) = config.profiles.remove(&name) else {
         let known: Vec<_> = config.profiles.keys().cloned().collect();
         return Err(Failure::usage(format!(
@@ -127,6 +141,11 @@ pub fn apply(mut connection: Connection) -> Result<Connection, Failure> {
         )));
     };
     let credentials_set = connection.token.is_some() || connection.client_id.is_some();
+    if credentials_set && connection.base_url.is_none() && profile.base_url.is_some() {
+        eprintln!(
+            "note: --profile {name} gives the base URL, but the credentials come from flags or the environment (SOPHIC_TOKEN, SOPHIC_CLIENT_ID)"
+        );
+    }
     connection.base_url = connection.base_url.or(profile.base_url);
     connection.account = connection.account.or(profile.account);
     connection.allow_insecure_http |= profile.allow_insecure_http.unwrap_or(false);
@@ -138,8 +157,9 @@ pub fn apply(mut connection: Connection) -> Result<Connection, Failure> {
             profile.token_env,
             profile.token_command,
         )?;
+        // The profile's client comes with the profile's secret, never another's.
         connection.client_id = profile.client_id;
-        if connection.client_id.is_some() && connection.client_secret.is_none() {
+        if connection.client_id.is_some() {
             connection.client_secret = secret(
                 "client secret",
                 profile.client_secret,

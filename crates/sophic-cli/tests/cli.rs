@@ -30,6 +30,8 @@ fn unconfigured(args: &[&str], state: &std::path::Path) -> Command {
         "SOPHIC_CLIENT_ID",
         "SOPHIC_CLIENT_SECRET",
         "SOPHIC_ACCOUNT",
+        "SOPHIC_PROFILE",
+        "SOPHIC_CONFIG",
     ] {
         command.env_remove(var);
     }
@@ -810,5 +812,18 @@ async fn a_profile_fills_in_what_flags_and_the_environment_leave_unset() {
         "{}",
         unset.stderr
     );
+    // A command that does not connect never reads the profile.
+    let completions = run(&["--profile", "nope", "completions", "bash"], None).await;
+    assert_eq!(completions.code, 0, "{}", completions.stderr);
+    // A mistyped key is refused by line, without quoting the line (it may hold a secret).
+    std::fs::write(
+        &config,
+        "[profiles.local]\nclient_secert = \"s3cr3t-value\"\n",
+    )
+    .unwrap();
+    let typo = run(&["--profile", "local", "balances"], None).await;
+    assert_eq!(typo.code, 2);
+    assert!(typo.stderr.contains("line 2"), "{}", typo.stderr);
+    assert!(!typo.stderr.contains("s3cr3t-value"), "{}", typo.stderr);
     let _ = std::fs::remove_dir_all(dir);
 }

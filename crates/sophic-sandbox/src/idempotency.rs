@@ -136,6 +136,14 @@ impl Store {
         }
     }
 
+    /// Whether `key` is claimed by a request with `fingerprint`, still running.
+    pub fn is_claimed(&self, principal: &str, key: &str, fingerprint: [u8; 32]) -> bool {
+        matches!(
+            self.entries.get(&(principal.to_string(), key.to_string())),
+            Some(Entry::Running { fingerprint: f }) if *f == fingerprint
+        )
+    }
+
     /// Stores the answer of a claimed key (nothing, if it is no longer claimed).
     pub fn finish(&mut self, principal: &str, key: &str, answer: Stored, now: DateTime<Utc>) {
         let slot = (principal.to_string(), key.to_string());

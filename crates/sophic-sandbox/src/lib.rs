@@ -200,6 +200,9 @@ pub struct Shared {
     replaying: std::sync::atomic::AtomicBool,
     /// Every API request answered (the latest [`limits::MAX_JOURNAL_REQUESTS`]).
     pub(crate) request_log: Mutex<requests::Journal>,
+    /// Counts the states put in place (resets, restores, another process's reset): a
+    /// keyed request that claimed its key in an earlier one looks for an answer again.
+    generation: AtomicU64,
 }
 
 /// A new secrets key: random, or derived from the configured secret seed.
@@ -249,7 +252,13 @@ impl Shared {
             demo: Mutex::default(),
             replaying: std::sync::atomic::AtomicBool::new(false),
             request_log: Mutex::default(),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// See [`Shared::generation`]'s field.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Whether a keyed change may find its key answered by another process: when taking
@@ -466,6 +475,8 @@ impl Shared {
 
     /// Puts a staged state in place of this one (whose world the caller has locked).
     fn install(&self, world: &mut World, staged: Shared, settings: state::Settings) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         *world = staged.world.into_inner().unwrap_or_else(|e| e.into_inner());
         self.clock.copy_from(&staged.clock);
         *lock(&self.faults) = staged
@@ -669,6 +680,8 @@ impl Shared {
         *lock(&self.idempotency) = idempotency::Store::default();
         *lock(&self.demo) = Default::default();
         lock(&self.request_log).clear();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.release.notify_waiters();
     }
 

@@ -99,27 +99,70 @@ pub(crate) struct Arrived {
     authorization: Option<Box<str>>,
 }
 
+/// The most of a header's value, or of a path or query, the journal keeps (hyper admits
+/// headers of hundreds of kilobytes; 10,000 of them would be gigabytes).
+const MAX_FIELD: usize = 512;
+
+/// At most [`MAX_FIELD`] bytes of `text`, cut at a character.
+fn bounded(text: &str) -> Box<str> {
+    if text.len() <= MAX_FIELD {
+        return text.into();
+    }
+    let mut end = MAX_FIELD;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
+}
+
 /// A header's value as text (bytes that are not UTF-8 shown as replacement characters).
 fn copied(value: Option<&HeaderValue>) -> Option<Box<str>> {
-    value.map(|v| String::from_utf8_lossy(v.as_bytes()).into())
+    value.map(|v| bounded(&String::from_utf8_lossy(v.as_bytes())))
+}
+
+/// `Authorization` without its credentials: a scheme (a short word of letters followed by
+/// a credential) and an ellipsis; anything else, only the ellipsis.
+fn redacted_authorization(value: &HeaderValue) -> Box<str> {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let mut words = text.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(scheme), Some(_))
+            if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            format!("{scheme} …").into()
+        }
+        _ => "…".into(),
+    }
+}
+
+/// A query with the values of parameters that look like credentials redacted.
+fn redacted_query(query: &str) -> Box<str> {
+    const SECRET: [&str; 6] = ["token", "key", "secret", "password", "signature", "auth"];
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if SECRET.iter().any(|s| name.to_ascii_lowercase().contains(s)) => {
+                format!("{name}=…")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    bounded(&parts.join("&"))
 }
 
 impl Arrived {
     /// What the journal keeps of a request, taken before it is handled.
     pub(crate) fn of(method: &Method, uri: &Uri, headers: &HeaderMap) -> Self {
-        let authorization = headers.get(header::AUTHORIZATION).map(|v| {
-            let scheme = String::from_utf8_lossy(v.as_bytes());
-            let scheme = scheme.split_whitespace().next().unwrap_or_default();
-            format!("{scheme} …").into()
-        });
         Self {
             method: method.clone(),
-            path: uri.path().into(),
-            query: uri.query().map(Into::into),
+            path: bounded(uri.path()),
+            query: uri.query().map(redacted_query),
+            authorization: headers
+                .get(header::AUTHORIZATION)
+                .map(redacted_authorization),
             idempotency_key: copied(headers.get(sophic_client::headers::IDEMPOTENCY_KEY)),
             user_agent: copied(headers.get(header::USER_AGENT)),
             content_type: copied(headers.get(header::CONTENT_TYPE)),
-            authorization,
         }
     }
 }
@@ -266,5 +309,40 @@ mod tests {
             ..RequestFilter::default()
         });
         assert_eq!(last[0].request_id, format!("req_{MAX_JOURNAL_REQUESTS}"));
+    }
+
+    #[test]
+    fn credentials_are_never_kept_and_no_field_is_kept_whole_past_its_bound() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("sk_test_abc"),
+        );
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_str(&"a".repeat(100_000)).unwrap(),
+        );
+        let uri: Uri = "/instruments?access_token=t0k&limit=5&apiKey=k3y"
+            .parse()
+            .unwrap();
+        let kept = Arrived::of(&Method::GET, &uri, &headers);
+        assert_eq!(kept.authorization.as_deref(), Some("…"));
+        assert_eq!(
+            kept.query.as_deref(),
+            Some("access_token=…&limit=5&apiKey=…")
+        );
+        assert!(kept.user_agent.as_deref().unwrap().len() <= MAX_FIELD + "…".len());
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer eyJ.x.y"),
+        );
+        let kept = Arrived::of(&Method::GET, &uri, &headers);
+        assert_eq!(kept.authorization.as_deref(), Some("Bearer …"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer:tok"),
+        );
+        let kept = Arrived::of(&Method::GET, &uri, &headers);
+        assert_eq!(kept.authorization.as_deref(), Some("…"));
     }
 }

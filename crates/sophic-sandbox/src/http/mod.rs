@@ -269,8 +269,8 @@ async fn checked_and_faulted(
                 .map(|id| id.0.clone());
             let mut handled = next.run(request).await;
             // The journal's record, here: the answer is never written, so the front of
-            // the router never sees one.
-            if let Some(request_id) = request_id {
+            // the router never sees one (in process, with no connection to drop, it does).
+            if let Some(request_id) = request_id.filter(|_| killer.is_some()) {
                 let answered = crate::requests::Answered {
                     operation,
                     status: handled.status(),

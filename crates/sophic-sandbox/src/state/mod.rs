@@ -304,7 +304,9 @@ impl Keyed {
         at: DateTime<Utc>,
         run: impl FnOnce() -> Result<Arc<Order>, ApiError>,
     ) -> Self {
-        if let Some(key) = key.filter(|_| shared.may_meet_other_answers())
+        let may_be_answered =
+            |k: &&KeyUse| shared.may_meet_other_answers() || k.generation() != shared.generation();
+        if let Some(key) = key.filter(may_be_answered)
             && let Some(earlier) = key.earlier(&lock(&shared.idempotency), at)
         {
             return Keyed::Earlier(earlier);
@@ -329,13 +331,13 @@ impl Keyed {
                 let sent = answer(status, &*order);
                 if let Some(key) = key {
                     let body = Body::Bytes(sent.1.clone());
-                    key.settle(&mut lock(&shared.idempotency), Ok(body), status, at);
+                    key.settle(&mut lock(&shared.idempotency), Ok(body), status, at, true);
                 }
                 Ok(sent)
             }
             Keyed::Made(Err(e)) => {
                 if let Some(key) = key {
-                    key.settle(&mut lock(&shared.idempotency), Err(&e), status, at);
+                    key.settle(&mut lock(&shared.idempotency), Err(&e), status, at, true);
                 }
                 Err(e)
             }
@@ -354,7 +356,7 @@ impl Keyed {
         // key is ever replayed.
         if let (Keyed::Made(made), Some(key)) = (self, key) {
             let made = made.as_ref().map(|order| Body::Order(Arc::clone(order)));
-            key.settle(&mut lock(&shared.idempotency), made, status, at);
+            key.settle(&mut lock(&shared.idempotency), made, status, at, false);
         }
     }
 

@@ -100,15 +100,25 @@ pub(crate) struct KeyUse {
     key: String,
     #[serde(with = "crate::state::hex::bytes32")]
     fingerprint: [u8; 32],
+    /// The state's generation when the key was claimed (not recorded): a restore in
+    /// between may have brought back an answer for it.
+    #[serde(skip)]
+    generation: u64,
 }
 
 impl KeyUse {
-    fn new(owner: &str, key: &str, fingerprint: [u8; 32]) -> Self {
+    fn new(owner: &str, key: &str, fingerprint: [u8; 32], generation: u64) -> Self {
         Self {
             owner: owner.to_string(),
             key: key.to_string(),
             fingerprint,
+            generation,
         }
+    }
+
+    /// The state's generation when the key was claimed.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The answer already stored under the key (by another process taking turns with a
@@ -133,16 +143,23 @@ impl KeyUse {
     /// Stores `result` under the key, as contract section 8 says: a validation failure
     /// stores nothing (the key may be retried), any other answer is replayed (a success's
     /// body with `status`).
+    /// `live`: only while the key is still this request's claim (a reset or a restore
+    /// since the change may have put another state in place); in replay, always.
     pub(crate) fn settle(
         &self,
         store: &mut idempotency::Store,
         result: Result<Body, &ApiError>,
         status: StatusCode,
         at: chrono::DateTime<chrono::Utc>,
+        live: bool,
     ) {
         let stored = match result {
-            Err(e) if e.is_validation() => {
-                store.abandon(&self.owner, &self.key);
+            // Refused as invalid, or not made at all (a shared state file another process
+            // keeps): the key may be retried.
+            Err(e) if e.is_validation() || e.status == StatusCode::SERVICE_UNAVAILABLE => {
+                if !live || store.is_claimed(&self.owner, &self.key, self.fingerprint) {
+                    store.abandon(&self.owner, &self.key);
+                }
                 return;
             }
             Ok(body) => Stored { status, body },
@@ -154,7 +171,11 @@ impl KeyUse {
                 }
             }
         };
-        store.keep(&self.owner, &self.key, self.fingerprint, stored, at);
+        if live {
+            store.finish(&self.owner, &self.key, stored, at);
+        } else {
+            store.keep(&self.owner, &self.key, self.fingerprint, stored, at);
+        }
     }
 }
 
@@ -248,7 +269,7 @@ impl Mutation {
             released.await;
             std::mem::forget(claimed);
         }
-        let used = KeyUse::new(owner, &key, self.fingerprint);
+        let used = KeyUse::new(owner, &key, self.fingerprint, state.generation());
         let (status, body) = match run(&self.body, Some(used)) {
             Ok(answer) => answer,
             Err(e) if e.is_validation() => {
