@@ -270,20 +270,16 @@ impl Mutation {
             std::mem::forget(claimed);
         }
         let used = KeyUse::new(owner, &key, self.fingerprint, state.generation());
-        let (status, body) = match run(&self.body, Some(used)) {
-            Ok(answer) => answer,
+        // The change keeps its answer under the key itself (`Keyed::finish`), as it is
+        // made; only a request refused before it reached the change gives the key back.
+        match run(&self.body, Some(used)) {
+            Ok(answer) => send(answer),
             Err(e) if e.is_validation() => {
                 lock(&state.idempotency).abandon(owner, &key);
-                return e.into_response();
+                e.into_response()
             }
-            Err(e) => answer(e.status, &e.body()),
-        };
-        let stored = Stored {
-            status,
-            body: Body::Bytes(body.clone()),
-        };
-        lock(&state.idempotency).finish(owner, &key, stored, state.clock.now());
-        send((status, body))
+            Err(e) => send(answer(e.status, &e.body())),
+        }
     }
 }
 
