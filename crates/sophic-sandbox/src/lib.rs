@@ -317,27 +317,42 @@ impl Shared {
         let _live_again = Defer(|| self.replaying.store(false, Ordering::Relaxed));
         let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut world = lock(&self.world);
-            for (index, payload) in records.iter().enumerate() {
-                let (record, digest) = state::parse(payload, name).map_err(|e| match e {
-                    StateError::Damaged { path, why } => StateError::Damaged {
-                        path,
-                        why: format!("record {}: {why}", index + 1),
-                    },
-                    other => other,
-                })?;
-                let again = record.replay(&mut world, self);
-                if again != digest {
-                    return Err(StateError::Incompatible {
-                        path: name.into(),
-                        why: format!(
-                            "record {} ({}) replays differently ({again:?}, recorded {digest:?}): it was written by other rules",
-                            index + 1,
-                            record.name()
-                        ),
-                    });
+            // Records are read on a second thread while this one replays them (reading is
+            // about a tenth of a start's work; decision 0014). The reader stops at the
+            // first record it cannot read, or when replay stops taking records.
+            std::thread::scope(|scope| {
+                let (send, parsed) = std::sync::mpsc::sync_channel(4096);
+                scope.spawn(move || {
+                    for (index, payload) in records.iter().enumerate() {
+                        let record = state::parse(payload, name).map_err(|e| match e {
+                            StateError::Damaged { path, why } => StateError::Damaged {
+                                path,
+                                why: format!("record {}: {why}", index + 1),
+                            },
+                            other => other,
+                        });
+                        let unreadable = record.is_err();
+                        if send.send(record).is_err() || unreadable {
+                            break;
+                        }
+                    }
+                });
+                for (index, record) in parsed.into_iter().enumerate() {
+                    let (record, digest) = record?;
+                    let again = record.replay(&mut world, self);
+                    if again != digest {
+                        return Err(StateError::Incompatible {
+                            path: name.into(),
+                            why: format!(
+                                "record {} ({}) replays differently ({again:?}, recorded {digest:?}): it was written by other rules",
+                                index + 1,
+                                record.name()
+                            ),
+                        });
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         }));
         replayed.unwrap_or_else(|_| {
             Err(StateError::Damaged {

@@ -1035,16 +1035,22 @@ impl World {
             return;
         };
         let status = order.status.clone();
-        let listing = self
-            .listing(&order.instrument.id)
-            .expect("orders name listed instruments")
-            .clone();
+        fn listed<'w>(world: &'w World, order_id: &str) -> &'w Listing {
+            world
+                .listing(&world.orders[order_id].instrument.id)
+                .expect("orders name listed instruments")
+        }
         let delays = self.rules.delays;
         match status {
             OrderStatus::Placed | OrderStatus::Pending => {
-                if listing.trading_status() == TradingStatus::Closed {
+                let listing = listed(self, order_id);
+                let (closed, auction) = (
+                    listing.trading_status() == TradingStatus::Closed,
+                    listing.goes_through_auction,
+                );
+                if closed {
                     self.cancel_with(order_id, OrderCancelledReason::InstrumentNotTrading, at);
-                } else if status == OrderStatus::Placed && listing.goes_through_auction {
+                } else if status == OrderStatus::Placed && auction {
                     self.set_status(order_id, OrderStatus::Pending, at);
                     self.schedule_next(order_id, at + delays.pending);
                 } else {
@@ -1052,16 +1058,20 @@ impl World {
                     self.schedule_next(order_id, at + delays.executing);
                 }
             }
-            OrderStatus::Executing => match self.trade(order_id, &listing, at) {
-                Traded::Filled => {
-                    let due = self.settles_at(&listing, at);
-                    self.schedule_next(order_id, due);
+            OrderStatus::Executing => {
+                // Copied only here, where the trade changes the world the listing is in.
+                let listing = listed(self, order_id).clone();
+                match self.trade(order_id, &listing, at) {
+                    Traded::Filled => {
+                        let due = self.settles_at(&listing, at);
+                        self.schedule_next(order_id, due);
+                    }
+                    // The next trade after the same delay as the first.
+                    Traded::More => self.schedule_next(order_id, at + delays.executing),
+                    // A trade that cannot happen cancels the order instead.
+                    Traded::Cancelled => {}
                 }
-                // The next trade after the same delay as the first.
-                Traded::More => self.schedule_next(order_id, at + delays.executing),
-                // A trade that cannot happen cancels the order instead.
-                Traded::Cancelled => {}
-            },
+            }
             OrderStatus::Filled => {
                 let order = self.order_mut(order_id);
                 order.settled_at = Some(at);
