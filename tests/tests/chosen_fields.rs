@@ -224,12 +224,14 @@ async fn every_chosen_field_missing_from_an_answer_decodes_or_is_named_with_the_
                     .webhooks()
                     .update(
                         &webhook_id.parse::<WebhookId>().unwrap(),
-                        sophic_client::types::UpdateWebhookRequest {
-                            description: None,
-                            disabled: Some(true),
-                            enabled_events: Vec::new(),
-                            url: None,
-                        },
+                        sophic_client::types::UpdateWebhookRequest::from(
+                            sophic_client::types::exhaustive::UpdateWebhookRequest {
+                                description: None,
+                                disabled: Some(true),
+                                enabled_events: Vec::new(),
+                                url: None,
+                            },
+                        ),
                     )
                     .await
                     .map(drop),

@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use serde_json::{Value, json};
 use sophic::orders::OrderRequest;
 use sophic::types::{
-    CreateWebhookRequest, EventName, OrderSide, OrderStatus, UpdateWebhookRequest,
+    CreateWebhookRequest, EventName, OrderSide, OrderStatus, UpdateWebhookRequest, exhaustive,
 };
 use sophic::{AccountId, Client, InstrumentId, OrderId, WebhookId};
 
@@ -158,20 +158,22 @@ async fn every_operation_through_a_validating_proxy_conforms() {
 
     let webhooks = client.webhooks();
     let hook = webhooks
-        .create(CreateWebhookRequest {
-            url: "http://127.0.0.1:9/hook".into(),
-            description: Some("conformance".into()),
-            enabled_events: vec![EventName::OrderSettled],
-        })
+        .create(CreateWebhookRequest::from(
+            exhaustive::CreateWebhookRequest {
+                url: "http://127.0.0.1:9/hook".into(),
+                description: Some("conformance".into()),
+                enabled_events: vec![EventName::OrderSettled],
+            },
+        ))
         .await
         .unwrap();
     let hook_id: WebhookId = hook.webhook.id.parse().unwrap();
-    let update = UpdateWebhookRequest {
+    let update = UpdateWebhookRequest::from(exhaustive::UpdateWebhookRequest {
         disabled: Some(true),
         description: None,
         enabled_events: vec![],
         url: None,
-    };
+    });
     assert!(webhooks.update(&hook_id, update).await.unwrap().disabled);
     assert!(webhooks.test(&hook_id).await.unwrap().event.is_none());
 }
@@ -233,21 +235,23 @@ async fn every_documented_example_decodes_into_the_sdk_types() {
     assert_eq!(events[0].name, EventName::OrderPlaced);
     let hook = client
         .webhooks()
-        .create(CreateWebhookRequest {
-            url: "https://hooks.example.com/sophic".into(),
-            description: None,
-            enabled_events: vec![],
-        })
+        .create(CreateWebhookRequest::from(
+            exhaustive::CreateWebhookRequest {
+                url: "https://hooks.example.com/sophic".into(),
+                description: None,
+                enabled_events: vec![],
+            },
+        ))
         .await
         .unwrap();
     assert!(hook.secret.expose_secret().starts_with("whsec_"));
     let hook_id: WebhookId = hook.webhook.id.parse().unwrap();
-    let update = UpdateWebhookRequest {
+    let update = UpdateWebhookRequest::from(exhaustive::UpdateWebhookRequest {
         disabled: Some(true),
         description: None,
         enabled_events: vec![],
         url: None,
-    };
+    });
     assert!(
         client
             .webhooks()

@@ -352,11 +352,11 @@ async fn a_maturity_delivery_verifies_with_the_wall_clock_after_a_jump_of_three_
     let created = world
         .client
         .webhooks()
-        .create(sophic::types::CreateWebhookRequest {
-            url,
-            description: None,
-            enabled_events: vec![EventName::PositionMatured],
-        })
+        .create(
+            sophic::types::CreateWebhookRequest::builder()
+                .url(url)
+                .enabled_events(vec![EventName::PositionMatured]),
+        )
         .await
         .unwrap();
     world.buy(BILL, "100.00", false).await;

@@ -618,11 +618,7 @@ async fn a_sandbox_delivery_verifies_with_the_sdk_and_every_forgery_fails() {
     let created = world
         .client
         .webhooks()
-        .create(sophic::types::CreateWebhookRequest {
-            url,
-            description: None,
-            enabled_events: vec![],
-        })
+        .create(sophic::types::CreateWebhookRequest::builder().url(url))
         .await
         .unwrap();
     let order = world.buy("100.00").await.unwrap();

@@ -4,6 +4,7 @@
 //! cargo xtask codegen [--spec PATH] [--out FILE]   print (or write) the generated client
 //! cargo xtask diff [--spec PATH | --base REV | --fixture NAME] [--format markdown]
 //!                  [--changelog] [--code]           the change report of a spec change
+//! cargo xtask consumer [--fixture NAME]            a downstream crate compiles against every non-major fixture
 //! cargo xtask check [--skip-validators]            validators + generated-code snapshot is current
 //! cargo xtask validate [--spec PATH]               only the two spec validators (both specs)
 //! ```
@@ -43,6 +44,7 @@ fn run() -> Result<ExitCode> {
     match task.as_str() {
         "codegen" => codegen(&spec, flag(&rest, "--out").map(PathBuf::from)),
         "diff" => diff(&root, &rest),
+        "consumer" => consumer(&root, &rest),
         "check" => check(&spec, rest.iter().any(|a| a == "--skip-validators")),
         "validate" => match flag(&rest, "--spec") {
             Some(one) => validate(Path::new(&one)),
@@ -73,6 +75,10 @@ usage: cargo xtask <task>
                                       xtask/fixtures applied to the spec; --code: the
                                       generated-code diff after the report. Exit 1 when
                                       anything is breaking
+  consumer [--fixture NAME]           compile tests/consumer, unchanged, against the client
+                                      of every fixture whose expected sophic-client bump
+                                      is below major (or of one fixture); exit 1 when one
+                                      does not compile
   check [--skip-validators]           run both spec validators and check that the
                                       generated-code snapshot matches the spec
   validate [--spec PATH]              run openapi-spec-validator and redocly lint
@@ -108,6 +114,159 @@ fn codegen(spec: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
         None => print!("{source}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The downstream crate that must compile unchanged against every non-major change.
+const CONSUMER: &str = "sophic-consumer";
+
+/// `cargo xtask consumer`: checks `tests/consumer`, unchanged, against the client generated
+/// from each fixture whose expected `sophic-client` bump is below major (decision 0015).
+///
+/// Each check runs in a workspace of its own under `target/consumer` (the codegen, the
+/// client and the consumer, copied, with the fixture's spec), so the real workspace's build
+/// is not disturbed. A fixture that asks the workspace for a decision (a new status) carries
+/// it as `decisions`, edits of the copied client: the consumer must compile once the
+/// workspace does.
+fn consumer(root: &Path, rest: &[String]) -> Result<ExitCode> {
+    let dir = root.join("xtask/fixtures");
+    let mut names: Vec<String> = match flag(rest, "--fixture") {
+        Some(one) => vec![one],
+        None => std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
+            .collect(),
+    };
+    names.sort();
+    let work = root.join("target/consumer");
+    let spec_text = std::fs::read_to_string(root.join("openapi/orders.yaml"))?;
+    let mut failed = Vec::new();
+    let mut checked = 0;
+    for name in &names {
+        let path = dir.join(format!("{name}.json"));
+        let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let bump = fixture["expect"]["sophic-client"]
+            .as_str()
+            .unwrap_or("major");
+        if bump == "major" {
+            continue;
+        }
+        let mut spec: serde_json::Value = serde_yaml::from_str(&spec_text)?;
+        let patch = fixture["patch"].as_array().cloned().unwrap_or_default();
+        report::apply_patch(&mut spec, &patch).map_err(anyhow::Error::msg)?;
+        let ws = work.join("workspace");
+        consumer_workspace(root, &ws, &serde_yaml::to_string(&spec)?)?;
+        let decisions = fixture["decisions"]["edits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for edit in &decisions {
+            let (Some(file), Some(from), Some(to)) = (
+                edit["file"].as_str(),
+                edit["replace"].as_str(),
+                edit["with"].as_str(),
+            ) else {
+                bail!("{name}: a decision needs file, replace and with");
+            };
+            let target = ws.join(file);
+            let text = std::fs::read_to_string(&target)
+                .with_context(|| format!("{name}: cannot read {file}"))?;
+            if !text.contains(from) {
+                bail!("{name}: its decision no longer applies to {file}: {from:?} is not there");
+            }
+            std::fs::write(&target, text.replace(from, to))?;
+        }
+        eprintln!(
+            "consumer: {name} (sophic-client {bump}{}): cargo check -p {CONSUMER}",
+            if decisions.is_empty() {
+                String::new()
+            } else {
+                format!(", {} decision edits", decisions.len())
+            }
+        );
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&ws)
+            .args([
+                "check",
+                "--quiet",
+                "--offline",
+                "-p",
+                CONSUMER,
+                "--target-dir",
+            ])
+            .arg(work.join("target"))
+            .status()
+            .context("cannot run cargo")?;
+        checked += 1;
+        if !status.success() {
+            failed.push(name.clone());
+        }
+    }
+    if checked == 0 {
+        bail!("no fixture with a bump below major to check");
+    }
+    if failed.is_empty() {
+        println!(
+            "consumer: {CONSUMER} compiles unchanged against all {checked} non-major fixtures"
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "consumer: {CONSUMER} does not compile against {} of {checked}: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// The crates a consumer check copies: the codegen, the client and the consumer.
+const CONSUMER_CRATES: [&str; 3] = [
+    "crates/sophic-codegen",
+    "crates/sophic-client",
+    "tests/consumer",
+];
+
+/// Writes at `ws` a workspace of [`CONSUMER_CRATES`] (their sources copied afresh) whose
+/// spec is `spec`, with the real workspace's manifest (its members narrowed) and lock file.
+fn consumer_workspace(root: &Path, ws: &Path, spec: &str) -> Result<()> {
+    fn copy(from: &Path, to: &Path) -> Result<()> {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == "target" || name == "snapshots" {
+                continue;
+            }
+            if entry.file_type()?.is_dir() {
+                copy(&entry.path(), &to.join(&name))?;
+            } else {
+                std::fs::copy(entry.path(), to.join(&name))?;
+            }
+        }
+        Ok(())
+    }
+    if ws.exists() {
+        std::fs::remove_dir_all(ws).with_context(|| format!("cannot clear {}", ws.display()))?;
+    }
+    for krate in CONSUMER_CRATES {
+        copy(&root.join(krate), &ws.join(krate)).with_context(|| format!("cannot copy {krate}"))?;
+    }
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    let (head, tail) = manifest
+        .split_once("members = [")
+        .and_then(|(head, rest)| Some((head, rest.split_once(']')?.1)))
+        .context("the workspace manifest has no members list")?;
+    let members: Vec<String> = CONSUMER_CRATES.iter().map(|c| format!("\"{c}\"")).collect();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        format!("{head}members = [{}]{tail}", members.join(", ")),
+    )?;
+    std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock"))?;
+    std::fs::create_dir_all(ws.join("openapi"))?;
+    std::fs::write(ws.join("openapi/orders.yaml"), spec)?;
+    Ok(())
 }
 
 /// The two specs a `diff` compares, as YAML text, with names for people.

@@ -12,10 +12,11 @@
 //!   new operations, new answer fields and new values of an open (`anyOf`) answer enum do
 //!   not;
 //! - **for Rust code that uses `sophic-client` and `sophic`**: the semver bump. The
-//!   generated structs have public fields and no `#[non_exhaustive]`, and their enums are
-//!   matched exhaustively (`Unknown` is one more variant), so any new or removed field or
-//!   variant, or a changed field type, is a major change for both crates (`sophic`
-//!   re-exports the types as `sophic::types`); a new operation is a minor change of
+//!   generated structs and enums are `#[non_exhaustive]` (decision 0015), so a new field
+//!   or enum value is a minor change for both crates (`sophic` re-exports the types as
+//!   `sophic::types`), except a new required request field (code that builds the request
+//!   without it now fails); a removed field or variant, or a changed field type, is a
+//!   major change for both; a new operation is a minor change of
 //!   `sophic-client` (a new method) and none of `sophic` (its API is written by hand);
 //!   a changed pattern or description alone is a patch (the types do not change).
 //!
@@ -738,8 +739,9 @@ impl<'a> Context<'a> {
                     }
                 ),
                 breaking,
-                Bump::Major,
-                Bump::Major,
+                // A `#[non_exhaustive]` enum gains a variant (decision 0015).
+                Bump::Minor,
+                Bump::Minor,
                 chosen,
                 if request {
                     "request-enum-value-added"
@@ -815,8 +817,10 @@ impl<'a> Context<'a> {
                     if needed { "required" } else { "optional" }
                 ),
                 breaking,
-                Bump::Major,
-                Bump::Major,
+                // A `#[non_exhaustive]` struct gains a field (decision 0015): minor, unless
+                // code that builds the request now fails without it.
+                if breaking { Bump::Major } else { Bump::Minor },
+                if breaking { Bump::Major } else { Bump::Minor },
                 chosen || is_chosen(q),
                 if breaking {
                     "required-request-field-added"

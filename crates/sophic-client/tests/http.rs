@@ -124,12 +124,13 @@ async fn an_error_answer_that_is_not_json_keeps_its_status_and_request_id() {
     let client = Client::new(&server.base_url, ClientState::new());
     let err = client
         .create_token()
-        .body(sophic_client::types::TokenRequest {
-            grant_type: sophic_client::types::GrantType::ClientCredentials,
-            client_id: "c".try_into().unwrap(),
-            client_secret: "s".try_into().unwrap(),
-            scope: None,
-        });
+        // Built as a downstream crate builds a request (the type is `#[non_exhaustive]`).
+        .body(
+            sophic_client::types::TokenRequest::builder()
+                .grant_type(sophic_client::types::GrantType::ClientCredentials)
+                .client_id("c")
+                .client_secret("s"),
+        );
     let Error::ErrorResponse(response) = err.send().await.unwrap_err() else {
         panic!("a non-JSON token error did not become a TokenError");
     };

@@ -10,6 +10,7 @@
 //! operations a table ([`operations`]); the request schemas, as JSON Schema, are a
 //! document the sandbox validates against ([`request_schemas`]).
 
+pub mod exhaustive;
 pub mod models;
 pub mod open_enums;
 pub mod operations;
@@ -177,5 +178,6 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
     models::append_folded_list(&mut file, &rewrites);
     request_schemas::append_request_schemas(&mut file, &written);
     operations::append_operation_table(&mut file, &spec);
+    exhaustive::survive_additions(&mut file);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

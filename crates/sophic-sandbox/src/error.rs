@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
+use sophic_client::types::exhaustive;
 use sophic_client::types::{self, ErrorCode, ErrorParam, ErrorParamCode};
 
 /// A refusal: HTTP status, code, detail, the parameters at fault and context figures.
@@ -80,21 +81,21 @@ impl ApiError {
 
     /// The wire body.
     pub fn body(&self) -> types::Error {
-        types::Error {
+        types::Error::from(types::exhaustive::Error {
             code: self.code.clone(),
             detail: self.detail.clone(),
             docs: None,
             params: (!self.params.is_empty()).then(|| self.params.clone()),
             context: self.context.as_deref().cloned(),
-        }
+        })
     }
 }
 
 /// One parameter at fault.
 pub fn problem(path: &str, code: ErrorParamCode, detail: impl Into<String>) -> ErrorParam {
-    ErrorParam {
+    ErrorParam::from(exhaustive::ErrorParam {
         path: path.into(),
         code,
         detail: detail.into(),
-    }
+    })
 }

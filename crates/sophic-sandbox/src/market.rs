@@ -5,6 +5,7 @@
 use chrono::{Datelike, NaiveDate, TimeDelta, Weekday};
 use foldhash::HashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
+use sophic_client::types::exhaustive;
 use sophic_client::types::{
     Currency, Instrument, InstrumentType, RequiredCashIncrement, TradingStatus,
 };
@@ -124,22 +125,22 @@ impl Listing {
 
     /// The four fields every embedded instrument carries.
     pub fn summary(&self) -> Instrument {
-        Instrument {
+        Instrument::from(exhaustive::Instrument {
             id: self.instrument.id.clone(),
             name: self.instrument.name.clone(),
             symbol: self.instrument.symbol.clone(),
             instrument_type: self.instrument.instrument_type.clone(),
-            ..empty_instrument()
-        }
+            ..exhaustive::Instrument::from(empty_instrument())
+        })
     }
 
     /// The summary with what a holder needs: the maturity and whether it may roll over.
     pub fn held_summary(&self) -> Instrument {
-        Instrument {
+        Instrument::from(exhaustive::Instrument {
             maturity_date: self.instrument.maturity_date,
             supports_automatic_rollover: self.instrument.supports_automatic_rollover,
-            ..self.summary()
-        }
+            ..exhaustive::Instrument::from(self.summary())
+        })
     }
 
     /// The full instrument, with `days_to_maturity` counted from `today`.
@@ -396,7 +397,7 @@ fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
         goes_through_auction: true,
         series: Some(series),
         lot: DEFAULT_LOT,
-        instrument: Instrument {
+        instrument: Instrument::from(exhaustive::Instrument {
             id: format!("ins_{}_{stamp}", s.key),
             name: format!("{} {}", s.name, maturity.format("%Y-%m-%d")),
             symbol: format!("{}-{}", s.symbol, maturity.format("%y%m%d")),
@@ -422,12 +423,12 @@ fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
             latest_issue_date: Some(issued),
             initial_auction_date: Some(previous_business_day(previous_business_day(issued))),
             latest_auction_date: Some(previous_business_day(previous_business_day(issued))),
-        },
+        }),
     }
 }
 
 fn empty_instrument() -> Instrument {
-    Instrument {
+    Instrument::from(exhaustive::Instrument {
         id: String::new(),
         name: String::new(),
         symbol: String::new(),
@@ -453,7 +454,7 @@ fn empty_instrument() -> Instrument {
         latest_issue_date: None,
         initial_auction_date: None,
         latest_auction_date: None,
-    }
+    })
 }
 
 struct Seed {
@@ -614,7 +615,7 @@ fn bonds() -> Vec<Listing> {
                 goes_through_auction: false,
                 series: None,
                 lot: DEFAULT_LOT,
-                instrument: Instrument {
+                instrument: Instrument::from(exhaustive::Instrument {
                     id: s.id.into(),
                     name: s.name.into(),
                     symbol: s.symbol.into(),
@@ -640,7 +641,7 @@ fn bonds() -> Vec<Listing> {
                     latest_issue_date: Some(date(s.dates[2])),
                     initial_auction_date: Some(date(s.dates[3])),
                     latest_auction_date: Some(date(s.dates[4])),
-                },
+                }),
             }
         })
         .collect()

@@ -20,6 +20,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sophic_client::headers;
+use sophic_client::types::exhaustive;
 use sophic_client::types::{
     CreateWebhookRequest, ErrorParamCode, Event, EventName, UpdateWebhookRequest, Webhook,
     WebhookDelivery, WebhookDeliveryAttempt, WebhookDeliveryStatus,
@@ -124,7 +125,7 @@ impl Deliveries {
     ) -> Result<Webhook, ApiError> {
         check_url(&request.url, "body.url")?;
         let key = ids.secret_bytes::<32>().to_vec();
-        let webhook = Webhook {
+        let webhook = Webhook::from(exhaustive::Webhook {
             id: ids.next("wh"),
             url: request.url.clone(),
             description: request.description.clone(),
@@ -133,7 +134,7 @@ impl Deliveries {
             secret: None,
             created_at: now,
             modified_at: now,
-        };
+        });
         let mut shown = webhook.clone();
         shown.secret = Some(format!("whsec_{}", STANDARD.encode(&key)));
         self.webhooks.insert(
@@ -244,7 +245,7 @@ impl Deliveries {
         let Value::Object(payload) = payload else {
             unreachable!("payloads are objects")
         };
-        let delivery = WebhookDelivery {
+        let delivery = WebhookDelivery::from(exhaustive::WebhookDelivery {
             id: id.clone(),
             webhook: webhook.into(),
             event,
@@ -256,7 +257,7 @@ impl Deliveries {
             next_attempt_at: Some(now),
             created_at: now,
             modified_at: now,
-        };
+        });
         self.pending.insert(
             id.clone(),
             Pending {
@@ -316,12 +317,14 @@ impl Deliveries {
             Outcome::Failed(e) => (None, Some(e.clone())),
         };
         let number = d.attempts.len() as u32 + 1;
-        d.attempts.push(WebhookDeliveryAttempt {
-            attempt: number.try_into().expect("attempts count from 1"),
-            started_at,
-            response_status: status,
-            error,
-        });
+        d.attempts.push(WebhookDeliveryAttempt::from(
+            exhaustive::WebhookDeliveryAttempt {
+                attempt: number.try_into().expect("attempts count from 1"),
+                started_at,
+                response_status: status,
+                error,
+            },
+        ));
         d.modified_at = now;
         if status.is_some_and(|s| (200..300).contains(&s)) {
             d.status = WebhookDeliveryStatus::Succeeded;

@@ -57,9 +57,11 @@ mod handler {
         /// The change is a plain update, safe to repeat, so it is retried like a read.
         pub async fn set_automatic_rollover(&self, position: &str, on: bool) -> Result<Position> {
             let account = &self.account;
-            let body = UpdatePositionRequest {
-                automatic_rollover: on,
-            };
+            let body = UpdatePositionRequest::from(
+                sophic_client::types::exhaustive::UpdatePositionRequest {
+                    automatic_rollover: on,
+                },
+            );
             self.client
                 .send(
                     sophic_client::Operation::UPDATE_POSITION.id,

@@ -576,13 +576,13 @@ impl ApiError {
     pub(crate) fn bare(status: u16, code: ErrorCode) -> Self {
         ApiError {
             status: StatusCode::from_u16(status).unwrap(),
-            body: types::Error {
+            body: types::Error::from(types::exhaustive::Error {
                 code,
                 detail: "x".into(),
                 params: None,
                 context: None,
                 docs: None,
-            },
+            }),
             request_id: None,
             retry_after: None,
             replayed: false,
@@ -597,11 +597,11 @@ mod tests {
     fn api(status: u16, code: ErrorCode) -> Error {
         let mut api = ApiError::bare(status, code);
         api.body.detail = "Refused.".into();
-        api.body.params = Some(vec![ErrorParam {
+        api.body.params = Some(vec![ErrorParam::from(types::exhaustive::ErrorParam {
             path: "body.cash_amount".into(),
             detail: "must be greater than 0".into(),
             code: types::ErrorParamCode::TooSmall,
-        }]);
+        })]);
         api.request_id = Some("req_123".into());
         Error::Api(Box::new(api))
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
 use sophic::WebhookId;
-use sophic::types::{CreateWebhookRequest, EventName, UpdateWebhookRequest};
+use sophic::types::{CreateWebhookRequest, EventName, UpdateWebhookRequest, exhaustive};
 use sophic::webhooks::{Verifier, WebhookEvent, WebhookSecret};
 
 use super::parse;
@@ -27,11 +27,11 @@ pub async fn run(command: WebhooksCommand, target: &Target, out: &Output) -> Res
             events,
             description,
         } => {
-            let request = CreateWebhookRequest {
+            let request = CreateWebhookRequest::from(exhaustive::CreateWebhookRequest {
                 url,
                 enabled_events: event_names(&events)?,
                 description,
-            };
+            });
             let created = webhooks.create(request).await?;
             let secret = created.secret.expose_secret();
             let mut shown = created.webhook.clone();
@@ -52,12 +52,12 @@ pub async fn run(command: WebhooksCommand, target: &Target, out: &Output) -> Res
                 (_, true) => Some(false),
                 _ => None,
             };
-            let request = UpdateWebhookRequest {
+            let request = UpdateWebhookRequest::from(exhaustive::UpdateWebhookRequest {
                 url,
                 enabled_events: event_names(&events)?,
                 description,
                 disabled,
-            };
+            });
             let updated = webhooks.update(&id, request).await?;
             out.show(&updated, || out.webhook(&updated, None));
         }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use std::sync::Arc;
 
+use sophic_client::types::exhaustive;
 use sophic_client::types::{
     Event, EventName, EventResource, Order, OrderCancelledReason, OrderStatus, Position,
     TradeStatus,
@@ -125,16 +126,16 @@ fn wire_event(
         Ok(Value::Object(map)) => map,
         _ => unreachable!("orders and positions serialize to objects"),
     };
-    Event {
+    Event::from(exhaustive::Event {
         id: id.to_string(),
         name,
-        resource: EventResource {
+        resource: EventResource::from(exhaustive::EventResource {
             id: resource_id.to_string(),
             resource_type: kind.into(),
-        },
+        }),
         data,
         created_at: at,
-    }
+    })
 }
 
 impl EventRecord {

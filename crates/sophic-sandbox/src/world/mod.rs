@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sophic_client::types::exhaustive;
 use sophic_client::types::{
     CashBalance, Currency, ErrorCode, ErrorParamCode, EventName, Instrument, Order,
     OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
@@ -510,11 +511,13 @@ impl World {
     pub fn cash_balances(&self, account: &Account) -> Vec<CashBalance> {
         account
             .cash()
-            .map(|(currency, cash)| CashBalance {
-                currency: currency.clone(),
-                total: cents(cash.total),
-                reserved: cents(cash.reserved),
-                available: cents(cash.total - cash.reserved),
+            .map(|(currency, cash)| {
+                CashBalance::from(exhaustive::CashBalance {
+                    currency: currency.clone(),
+                    total: cents(cash.total),
+                    reserved: cents(cash.reserved),
+                    available: cents(cash.total - cash.reserved),
+                })
             })
             .collect()
     }
@@ -525,7 +528,7 @@ impl World {
             .holdings()
             .filter(|(_, h)| h.quantity > Decimal::ZERO)
             .filter_map(|(instrument, h)| {
-                Some(Position {
+                Some(Position::from(exhaustive::Position {
                     id: h.id.clone(),
                     account: account.id.clone(),
                     instrument: self.listing(instrument)?.held_summary(),
@@ -534,7 +537,7 @@ impl World {
                     automatic_rollover: h.automatic_rollover,
                     created_at: h.created_at,
                     modified_at: h.modified_at,
-                })
+                }))
             })
             .collect()
     }
@@ -641,7 +644,7 @@ impl World {
         now: DateTime<Utc>,
     ) -> Arc<Order> {
         let id = self.ids.next("ord");
-        let order = Order {
+        let order = Order::from(exhaustive::Order {
             id: id.clone(),
             account: Some(account_id.to_string()),
             status: OrderStatus::Placed,
@@ -665,7 +668,7 @@ impl World {
             trades: Vec::new(),
             created_at: now,
             modified_at: now,
-        };
+        });
         self.ledger.add_order(account_id, id.clone());
         let order = Arc::new(order);
         self.orders.insert(id.clone(), Arc::clone(&order));
@@ -788,19 +791,19 @@ impl World {
     fn release(&mut self, order_id: &str) {
         let order = &self.orders[order_id];
         let account = order.account.as_deref().unwrap_or_default();
-        match order.side {
+        match order.side.exhaustive() {
             // What earlier trades spent was released as they traded.
-            OrderSide::Buy => {
+            exhaustive::OrderSide::Buy => {
                 let cash = order.cash_amount.unwrap_or_default() - order.traded_notional;
                 self.ledger.release_cash(account, &order.currency, cash);
             }
-            OrderSide::Sell => {
+            exhaustive::OrderSide::Sell => {
                 let units = order.quantity.unwrap_or_default() - order.traded_quantity;
                 self.ledger
                     .release_units(account, &order.instrument.id, units);
             }
             // The sandbox's orders are buys or sells (`NewSide`): nothing else reserves.
-            OrderSide::Unknown(_) => {}
+            exhaustive::OrderSide::Unknown(_) => {}
         }
     }
 
@@ -957,7 +960,7 @@ impl World {
         }
         let currency = listing.currency();
         for (account, holding) in self.ledger.holders_of(instrument) {
-            let position = Position {
+            let position = Position::from(exhaustive::Position {
                 id: holding.id.clone(),
                 account: account.clone(),
                 instrument: listing.held_summary(),
@@ -966,7 +969,7 @@ impl World {
                 automatic_rollover: holding.automatic_rollover,
                 created_at: holding.created_at,
                 modified_at: at,
-            };
+            });
             self.ledger
                 .credit(&account, &currency, cents(holding.quantity));
             // The position is closed: nothing of it is kept (an event has its last state).
@@ -1041,8 +1044,8 @@ impl World {
                 .expect("orders name listed instruments")
         }
         let delays = self.rules.delays;
-        match status {
-            OrderStatus::Placed | OrderStatus::Pending => {
+        match status.exhaustive() {
+            exhaustive::OrderStatus::Placed | exhaustive::OrderStatus::Pending => {
                 let listing = listed(self, order_id);
                 let (closed, auction) = (
                     listing.trading_status() == TradingStatus::Closed,
@@ -1058,7 +1061,7 @@ impl World {
                     self.schedule_next(order_id, at + delays.executing);
                 }
             }
-            OrderStatus::Executing => {
+            exhaustive::OrderStatus::Executing => {
                 // Copied only here, where the trade changes the world the listing is in.
                 let listing = listed(self, order_id).clone();
                 match self.trade(order_id, &listing, at) {
@@ -1072,7 +1075,7 @@ impl World {
                     Traded::Cancelled => {}
                 }
             }
-            OrderStatus::Filled => {
+            exhaustive::OrderStatus::Filled => {
                 let order = self.order_mut(order_id);
                 order.settled_at = Some(at);
                 for trade in &mut order.trades {
@@ -1081,7 +1084,9 @@ impl World {
                 self.set_status(order_id, OrderStatus::Settled, at);
             }
             // Terminal: nothing follows.
-            OrderStatus::Settled | OrderStatus::Cancelled | OrderStatus::Unknown(_) => {}
+            exhaustive::OrderStatus::Settled
+            | exhaustive::OrderStatus::Cancelled
+            | exhaustive::OrderStatus::Unknown(_) => {}
         }
     }
 
@@ -1146,10 +1151,10 @@ impl World {
         let held = account
             .holding(&listing.instrument.id)
             .map_or(Decimal::ZERO, |h| h.quantity);
-        let balances_fit = match order.side {
-            OrderSide::Buy => held.checked_add(units).is_some(),
-            OrderSide::Sell => cash_total.checked_add(notional).is_some(),
-            OrderSide::Unknown(_) => false,
+        let balances_fit = match order.side.exhaustive() {
+            exhaustive::OrderSide::Buy => held.checked_add(units).is_some(),
+            exhaustive::OrderSide::Sell => cash_total.checked_add(notional).is_some(),
+            exhaustive::OrderSide::Unknown(_) => false,
         };
         if !balances_fit {
             self.cancel_with(order_id, OrderCancelledReason::System, at);
@@ -1165,32 +1170,32 @@ impl World {
         let new_holding = (!has_holding).then(|| self.new_holding(Decimal::ZERO, at));
         let trade_id = self.ids.next("trd");
         // The trade's part of the reservation is spent now; the rest waits for later trades.
-        match order.side {
-            OrderSide::Buy => {
+        match order.side.exhaustive() {
+            exhaustive::OrderSide::Buy => {
                 self.ledger
                     .release_cash(&account_id, &order.currency, notional);
                 self.ledger.credit(&account_id, &order.currency, -notional);
             }
-            OrderSide::Sell => {
+            exhaustive::OrderSide::Sell => {
                 self.ledger
                     .release_units(&account_id, &listing.instrument.id, units);
                 self.ledger.credit(&account_id, &order.currency, notional);
             }
             // Cancelled before this point (`balances_fit`).
-            OrderSide::Unknown(_) => {}
+            exhaustive::OrderSide::Unknown(_) => {}
         }
         let holding = self
             .ledger
             .holding_mut(&account_id, &listing.instrument.id, || {
                 new_holding.expect("made above when absent")
             });
-        match order.side {
-            OrderSide::Buy => {
+        match order.side.exhaustive() {
+            exhaustive::OrderSide::Buy => {
                 holding.quantity += units;
                 holding.automatic_rollover |= order.automatic_rollover;
             }
-            OrderSide::Sell => holding.quantity -= units,
-            OrderSide::Unknown(_) => {}
+            exhaustive::OrderSide::Sell => holding.quantity -= units,
+            exhaustive::OrderSide::Unknown(_) => {}
         }
         holding.modified_at = at;
         let position_id = holding.id.clone();
@@ -1204,7 +1209,7 @@ impl World {
         order.modified_at = at;
         // A Trade is 680 bytes: a first push would reserve room for four (2.7 KB).
         order.trades.reserve_exact(1);
-        order.trades.push(Trade {
+        order.trades.push(Trade::from(exhaustive::Trade {
             id: trade_id,
             order: order_id.to_string(),
             account: account_id,
@@ -1219,7 +1224,7 @@ impl World {
             counterparty: None,
             instrument: listing.summary(),
             created_at: at,
-        });
+        }));
         if last {
             self.finish_fill(order_id, at);
             Traded::Filled
@@ -1235,11 +1240,11 @@ impl World {
         let order = &self.orders[order_id];
         let account = order.account.clone().unwrap_or_default();
         let currency = order.currency.clone();
-        let fees = match order.side {
-            OrderSide::Buy => order.fees,
+        let fees = match order.side.exhaustive() {
+            exhaustive::OrderSide::Buy => order.fees,
             // Bounded: the notional is at most MAX_AMOUNT × MAX_PRICE, the rate below 1.
-            OrderSide::Sell => cents(order.traded_notional * self.rules.fee_rate),
-            OrderSide::Unknown(_) => Decimal::ZERO,
+            exhaustive::OrderSide::Sell => cents(order.traded_notional * self.rules.fee_rate),
+            exhaustive::OrderSide::Unknown(_) => Decimal::ZERO,
         };
         self.ledger.credit(&account, &currency, -fees);
         let order = self.order_mut(order_id);
@@ -1263,8 +1268,8 @@ impl World {
         } else {
             listing.lot()
         };
-        match order.side {
-            OrderSide::Buy => {
+        match order.side.exhaustive() {
+            exhaustive::OrderSide::Buy => {
                 let net = order.net_cash_amount.unwrap_or_default() - order.traded_notional;
                 let all = net
                     .checked_div(price)?
@@ -1276,7 +1281,7 @@ impl World {
                     last: units == all,
                 })
             }
-            OrderSide::Sell => {
+            exhaustive::OrderSide::Sell => {
                 let rest = order.quantity.unwrap_or_default() - order.traded_quantity;
                 let units = rest.min(lot);
                 Some(TradeFigures {
@@ -1285,7 +1290,7 @@ impl World {
                     last: units == rest,
                 })
             }
-            OrderSide::Unknown(_) => None,
+            exhaustive::OrderSide::Unknown(_) => None,
         }
     }
 

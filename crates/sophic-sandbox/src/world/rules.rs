@@ -3,7 +3,8 @@
 
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
-use sophic_client::types::{ErrorCode, ErrorParamCode, TradingStatus};
+use sophic_client::types::exhaustive;
+use sophic_client::types::{ErrorCode, ErrorParamCode};
 
 use super::{Account, NewSide};
 use crate::error::ApiError;
@@ -16,17 +17,17 @@ pub(super) fn check_tradable(
 ) -> Result<(), ApiError> {
     let id = &listing.instrument.id;
     let is_buy = matches!(side, NewSide::Buy { .. });
-    match listing.trading_status() {
-        TradingStatus::BuySell => {}
-        TradingStatus::SellOnly if !is_buy => {}
-        TradingStatus::SellOnly => {
+    match listing.trading_status().exhaustive() {
+        exhaustive::TradingStatus::BuySell => {}
+        exhaustive::TradingStatus::SellOnly if !is_buy => {}
+        exhaustive::TradingStatus::SellOnly => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::BuyOrderForbidden,
                 format!("Instrument {id} can only be sold."),
             ));
         }
-        TradingStatus::Closed | TradingStatus::Unknown(_) => {
+        exhaustive::TradingStatus::Closed | exhaustive::TradingStatus::Unknown(_) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InstrumentNotTrading,
@@ -95,9 +96,9 @@ pub(super) fn check_buy_rules(
     let increment = instrument
         .required_cash_increment
         .as_ref()
-        .map(|i| match i {
-            sophic_client::types::RequiredCashIncrement::Int64(n) => Decimal::from(*n),
-            sophic_client::types::RequiredCashIncrement::Decimal(d) => *d,
+        .map(|i| match i.exhaustive() {
+            exhaustive::RequiredCashIncrement::Int64(n) => Decimal::from(n),
+            exhaustive::RequiredCashIncrement::Decimal(d) => d,
         });
     if let Some(increment) = increment.filter(|i| *i > Decimal::ZERO && !(cash % *i).is_zero()) {
         return Err(ApiError::param(

@@ -5,6 +5,7 @@
 //! async gate, and all but the first find it fresh once they get through, so a hundred
 //! concurrent calls cause one token request.
 
+use sophic_client::types::exhaustive;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ impl TokenManager {
         let refused = |field: &str, e: sophic_client::types::error::ConversionError| {
             crate::Error::invalid_input(format!("the client credentials' {field}: {e}"))
         };
-        let request = TokenRequest {
+        let request = TokenRequest::from(exhaustive::TokenRequest {
             client_id: credentials
                 .client_id
                 .as_str()
@@ -65,7 +66,7 @@ impl TokenManager {
                 .map_err(|e| refused("client_secret", e))?,
             grant_type: GrantType::ClientCredentials,
             scope: credentials.scope.clone(),
-        };
+        });
         Ok(Self {
             request,
             token_api,

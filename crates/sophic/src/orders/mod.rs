@@ -19,8 +19,9 @@ mod handler;
 #[cfg(feature = "client")]
 mod wait;
 
-#[cfg(feature = "client")]
 pub use handler::{CancelOrder, ListOrders, ListPendingOrders, OrdersHandler, PlaceOrder};
+#[cfg(feature = "client")]
+use sophic_client::types::exhaustive;
 #[cfg(feature = "client")]
 pub use wait::WaitForOrder;
 
@@ -40,26 +41,26 @@ impl OrderRequest {
     /// A buy of `cash` worth of `instrument` (before fees; the quantity follows from the
     /// price).
     pub fn buy(instrument: &InstrumentId, cash: Amount) -> Buy {
-        Buy(PlaceOrderRequest {
+        Buy(PlaceOrderRequest::from(exhaustive::PlaceOrderRequest {
             instrument: instrument.to_string(),
             order_type: OrderType::Market,
             side: OrderSide::Buy,
             cash_amount: Some(cash.get()),
             quantity: None,
             automatic_rollover: None,
-        })
+        }))
     }
 
     /// A sale of `quantity` units of `instrument`.
     pub fn sell(instrument: &InstrumentId, quantity: Quantity) -> Sell {
-        Sell(PlaceOrderRequest {
+        Sell(PlaceOrderRequest::from(exhaustive::PlaceOrderRequest {
             instrument: instrument.to_string(),
             order_type: OrderType::Market,
             side: OrderSide::Sell,
             cash_amount: None,
             quantity: Some(quantity.get()),
             automatic_rollover: None,
-        })
+        }))
     }
 
     /// The request as it goes on the wire.
@@ -171,13 +172,13 @@ impl OrderStatusExt for OrderStatus {
     }
 
     fn progress(&self) -> Option<u8> {
-        match self {
-            Self::Placed => Some(0),
-            Self::Pending => Some(1),
-            Self::Executing => Some(2),
-            Self::Filled => Some(3),
-            Self::Settled => Some(4),
-            Self::Cancelled | Self::Unknown(_) => None,
+        match self.exhaustive() {
+            exhaustive::OrderStatus::Placed => Some(0),
+            exhaustive::OrderStatus::Pending => Some(1),
+            exhaustive::OrderStatus::Executing => Some(2),
+            exhaustive::OrderStatus::Filled => Some(3),
+            exhaustive::OrderStatus::Settled => Some(4),
+            exhaustive::OrderStatus::Cancelled | exhaustive::OrderStatus::Unknown(_) => None,
         }
     }
 

@@ -89,15 +89,13 @@ async fn webhooks_are_updated_and_tested() {
                "modified_at": "2026-03-12T14:06:00Z"}),
         200,
     );
+    // As a downstream crate writes it: the type is `#[non_exhaustive]`, so a field the spec
+    // adds tomorrow does not break this.
+    let mut change = UpdateWebhookRequest::default();
+    change.disabled = Some(true);
     let updated = client(&server)
         .webhooks()
-        .update(
-            &webhook,
-            UpdateWebhookRequest {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
+        .update(&webhook, change)
         .await
         .unwrap();
     assert!(updated.disabled);

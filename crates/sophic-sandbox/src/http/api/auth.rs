@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use sophic_client::types::TokenResponse;
+use sophic_client::types::exhaustive;
 
 use super::json_response;
 use crate::clock::lock;
@@ -98,7 +99,7 @@ pub(super) async fn create_token(State(state): State<AppState>, body: Bytes) -> 
     state
         .tokens_issued
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let answer = TokenResponse {
+    let answer = TokenResponse::from(exhaustive::TokenResponse {
         access_token: token,
         token_type: "bearer".into(),
         expires_in: u32::try_from(lifetime.num_seconds()).unwrap_or(u32::MAX),
@@ -106,6 +107,6 @@ pub(super) async fn create_token(State(state): State<AppState>, body: Bytes) -> 
         // may read and write; a scope it does not know was refused above.
         scope: Some(GRANTED_SCOPES.join(" ")),
         refresh_token: None,
-    };
+    });
     json_response(StatusCode::OK, &answer)
 }

@@ -7,6 +7,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use sophic_client::types::exhaustive;
 use sophic_client::types::{ErrorParamCode, Order, OrderSide, OrderStatus, PlaceOrderRequest};
 
 use super::json_response;
@@ -65,15 +66,15 @@ fn validate_order(operation: &str, body: &[u8]) -> Result<NewOrder, ApiError> {
             "is required",
         )
     };
-    let side = match request.side {
-        OrderSide::Buy => NewSide::Buy {
+    let side = match request.side.exhaustive() {
+        exhaustive::OrderSide::Buy => NewSide::Buy {
             cash: cash.ok_or_else(|| shape("cash_amount"))?,
             automatic_rollover: request.automatic_rollover.unwrap_or(false),
         },
-        OrderSide::Sell => NewSide::Sell {
+        exhaustive::OrderSide::Sell => NewSide::Sell {
             quantity: quantity.ok_or_else(|| shape("quantity"))?,
         },
-        OrderSide::Unknown(_) => return Err(shape("side")),
+        exhaustive::OrderSide::Unknown(_) => return Err(shape("side")),
     };
     Ok(NewOrder {
         instrument: request.instrument,
