@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use sophic::orders::OrderRequest;
-use sophic::types::{Order, OrderSide, OrderStatus};
+use sophic::types::{Order, OrderStatus, exhaustive};
 use sophic::{AccountId, Amount, Client, InstrumentId, RetryPolicy};
 use sophic_sandbox::{AccountSpec, FaultKind, FaultSpec, Sandbox, SandboxConfig, TestAccount};
 
@@ -51,9 +51,10 @@ fn expected_cash(start: Decimal, orders: &[Order]) -> Decimal {
     orders
         .iter()
         .filter(|o| o.status == OrderStatus::Settled)
-        .fold(start, |cash, o| match o.side {
-            OrderSide::Buy => cash - o.traded_notional - o.fees,
-            _ => cash + o.traded_notional - o.fees,
+        .fold(start, |cash, o| match o.side.exhaustive() {
+            exhaustive::OrderSide::Buy => cash - o.traded_notional - o.fees,
+            exhaustive::OrderSide::Sell => cash + o.traded_notional - o.fees,
+            exhaustive::OrderSide::Unknown(side) => panic!("an order with side {side:?}"),
         })
 }
 

@@ -4,7 +4,7 @@
 //! cargo xtask codegen [--spec PATH] [--out FILE]   print (or write) the generated client
 //! cargo xtask diff [--spec PATH | --base REV | --fixture NAME] [--format markdown]
 //!                  [--changelog] [--code]           the change report of a spec change
-//! cargo xtask consumer [--fixture NAME]            a downstream crate compiles against every non-major fixture
+//! cargo xtask consumer [--fixture NAME]            a downstream crate against every fixture
 //! cargo xtask check [--skip-validators]            validators + generated-code snapshot is current
 //! cargo xtask validate [--spec PATH]               only the two spec validators (both specs)
 //! ```
@@ -76,9 +76,9 @@ usage: cargo xtask <task>
                                       generated-code diff after the report. Exit 1 when
                                       anything is breaking
   consumer [--fixture NAME]           compile tests/consumer, unchanged, against the client
-                                      of every fixture whose expected sophic-client bump
-                                      is below major (or of one fixture); exit 1 when one
-                                      does not compile
+                                      of every fixture (or of one): it must compile for
+                                      each change below major, and break for each marked
+                                      consumer: breaks; exit 1 otherwise
   check [--skip-validators]           run both spec validators and check that the
                                       generated-code snapshot matches the spec
   validate [--spec PATH]              run openapi-spec-validator and redocly lint
@@ -120,7 +120,8 @@ fn codegen(spec: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
 const CONSUMER: &str = "sophic-consumer";
 
 /// `cargo xtask consumer`: checks `tests/consumer`, unchanged, against the client generated
-/// from each fixture whose expected `sophic-client` bump is below major (decision 0015).
+/// from each fixture (decision 0015): it must compile for each change below major, and
+/// break for a major change marked `"consumer": "breaks"`.
 ///
 /// Each check runs in a workspace of its own under `target/consumer` (the codegen, the
 /// client and the consumer, copied, with the fixture's spec), so the real workspace's build
@@ -146,11 +147,18 @@ fn consumer(root: &Path, rest: &[String]) -> Result<ExitCode> {
         let path = dir.join(format!("{name}.json"));
         let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
             .with_context(|| format!("{} is not JSON", path.display()))?;
-        let bump = fixture["expect"]["sophic-client"]
-            .as_str()
-            .unwrap_or("major");
-        if bump == "major" {
-            continue;
+        let Some(bump) = fixture["expect"]["sophic-client"].as_str() else {
+            bail!("{name}: the fixture has no expect.sophic-client bump");
+        };
+        // A major change may break the consumer; one marked `"consumer": "breaks"` must
+        // (so the check is seen to fail), the others are reported.
+        let must_break = match fixture["consumer"].as_str() {
+            Some("breaks") => true,
+            None => false,
+            Some(other) => bail!("{name}: consumer is \"breaks\" or absent, not {other:?}"),
+        };
+        if must_break && bump != "major" {
+            bail!("{name}: a change below major must not break the consumer");
         }
         let mut spec: serde_json::Value = serde_yaml::from_str(&spec_text)?;
         let patch = fixture["patch"].as_array().cloned().unwrap_or_default();
@@ -169,23 +177,19 @@ fn consumer(root: &Path, rest: &[String]) -> Result<ExitCode> {
             ) else {
                 bail!("{name}: a decision needs file, replace and with");
             };
+            let count = edit["count"].as_u64().unwrap_or(1) as usize;
             let target = ws.join(file);
             let text = std::fs::read_to_string(&target)
                 .with_context(|| format!("{name}: cannot read {file}"))?;
-            if !text.contains(from) {
-                bail!("{name}: its decision no longer applies to {file}: {from:?} is not there");
+            let found = text.matches(from).count();
+            if found != count {
+                bail!(
+                    "{name}: its decision no longer applies to {file}: {from:?} is there {found} times, not {count}"
+                );
             }
             std::fs::write(&target, text.replace(from, to))?;
         }
-        eprintln!(
-            "consumer: {name} (sophic-client {bump}{}): cargo check -p {CONSUMER}",
-            if decisions.is_empty() {
-                String::new()
-            } else {
-                format!(", {} decision edits", decisions.len())
-            }
-        );
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let checked_out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(&ws)
             .args([
                 "check",
@@ -196,24 +200,38 @@ fn consumer(root: &Path, rest: &[String]) -> Result<ExitCode> {
                 "--target-dir",
             ])
             .arg(work.join("target"))
-            .status()
+            .output()
             .context("cannot run cargo")?;
+        let compiles = checked_out.status.success();
+        let verdict = match (bump == "major", must_break, compiles) {
+            (false, _, true) => "compiles unchanged, as a non-major change must",
+            (false, _, false) => "does NOT compile: the report's verdict is wrong",
+            (true, true, false) => "breaks, as this major change must",
+            (true, true, true) => "compiles: this major change was expected to break it",
+            (true, false, false) => "breaks (a major change)",
+            (true, false, true) => "compiles (it does not use what this major change touches)",
+        };
+        let decided = match decisions.len() {
+            0 => String::new(),
+            n => format!(", {n} decision edits"),
+        };
+        println!("consumer: {name} (sophic-client {bump}{decided}): {verdict}");
         checked += 1;
-        if !status.success() {
+        if (bump != "major" && !compiles) || (must_break && compiles) {
+            // The compiler's words only where the outcome was not the expected one.
+            eprint!("{}", String::from_utf8_lossy(&checked_out.stderr));
             failed.push(name.clone());
         }
     }
     if checked == 0 {
-        bail!("no fixture with a bump below major to check");
+        bail!("no fixture to check");
     }
     if failed.is_empty() {
-        println!(
-            "consumer: {CONSUMER} compiles unchanged against all {checked} non-major fixtures"
-        );
+        println!("consumer: all {checked} fixtures as expected");
         Ok(ExitCode::SUCCESS)
     } else {
         println!(
-            "consumer: {CONSUMER} does not compile against {} of {checked}: {}",
+            "consumer: {} of {checked} not as expected: {}",
             failed.len(),
             failed.join(", ")
         );
@@ -259,6 +277,17 @@ fn consumer_workspace(root: &Path, ws: &Path, spec: &str) -> Result<()> {
         .and_then(|(head, rest)| Some((head, rest.split_once(']')?.1)))
         .context("the workspace manifest has no members list")?;
     let members: Vec<String> = CONSUMER_CRATES.iter().map(|c| format!("\"{c}\"")).collect();
+    // The workspace's own crates not copied are not dependencies here either.
+    let tail: String = tail
+        .lines()
+        .filter(|line| {
+            !line.contains("path = \"crates/")
+                || CONSUMER_CRATES
+                    .iter()
+                    .any(|c| line.contains(&format!("path = \"{c}\"")))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
     std::fs::write(
         ws.join("Cargo.toml"),
         format!("{head}members = [{}]{tail}", members.join(", ")),

@@ -315,8 +315,10 @@ impl<'a> Context<'a> {
                     if required { "required" } else { "optional" }
                 ),
                 required,
-                Bump::Major,
-                Bump::Major,
+                // An optional one is one more setter of the operation's builder; the SDK's
+                // API is written by hand and does not change by itself.
+                if required { Bump::Major } else { Bump::Minor },
+                if required { Bump::Major } else { Bump::None },
                 is_chosen(q),
                 if required {
                     "required-parameter-added"

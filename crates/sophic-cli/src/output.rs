@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sophic::types::{
     CashBalance, Event, Instrument, Order, OrderStatus, Position, Webhook, WebhookDelivery,
+    exhaustive,
 };
 
 /// How to print.
@@ -59,12 +60,16 @@ impl Output {
         if !self.color {
             return text;
         }
-        match status {
-            OrderStatus::Settled => text.green().bold().to_string(),
-            OrderStatus::Filled => text.green().to_string(),
-            OrderStatus::Cancelled => text.red().to_string(),
-            OrderStatus::Executing => text.cyan().to_string(),
-            _ => text.yellow().to_string(),
+        match status.exhaustive() {
+            exhaustive::OrderStatus::Settled => text.green().bold().to_string(),
+            exhaustive::OrderStatus::Filled => text.green().to_string(),
+            exhaustive::OrderStatus::Cancelled => text.red().to_string(),
+            exhaustive::OrderStatus::Executing => text.cyan().to_string(),
+            exhaustive::OrderStatus::Placed | exhaustive::OrderStatus::Pending => {
+                text.yellow().to_string()
+            }
+            // A status this CLI does not know: plain, not dressed as one it does.
+            exhaustive::OrderStatus::Unknown(_) => text,
         }
     }
 

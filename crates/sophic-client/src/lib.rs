@@ -294,6 +294,65 @@ pub enum EventResourceKind {
     Unknown,
 }
 
+/// What an error code says about the request it refused (contract section 7), decided by
+/// exhaustive matches: a code added to the spec fails to compile here until decided.
+impl types::ErrorCode {
+    /// `idempotency_request_in_progress`: another attempt with the same key is still being
+    /// processed, so the request may yet take effect, and asking again later is right.
+    pub fn is_in_progress(&self) -> bool {
+        match self {
+            Self::IdempotencyRequestInProgress => true,
+            Self::InvalidParam
+            | Self::NotFound
+            | Self::InstrumentNotTrading
+            | Self::CurrencyNotSupported
+            | Self::InsufficientFunds
+            | Self::InsufficientUnits
+            | Self::OrderNotCancellable
+            | Self::NotAuthenticated
+            | Self::BuyOrderForbidden
+            | Self::SellOrderForbidden
+            | Self::ProfessionalTraderRequired
+            | Self::PermissionDenied
+            | Self::IdempotencyKeyReused
+            | Self::RateLimited
+            | Self::InternalError
+            | Self::MethodNotAllowed
+            | Self::RequestTooLarge
+            | Self::UnsupportedMediaType
+            | Self::Unknown(_) => false,
+        }
+    }
+
+    /// `invalid_param`: the request itself is malformed (a field, a parameter); it was
+    /// refused before anything was looked at, so its idempotency key stores no answer and
+    /// may be used again (contract section 4).
+    pub fn is_validation(&self) -> bool {
+        match self {
+            Self::InvalidParam => true,
+            Self::NotFound
+            | Self::InstrumentNotTrading
+            | Self::CurrencyNotSupported
+            | Self::InsufficientFunds
+            | Self::InsufficientUnits
+            | Self::OrderNotCancellable
+            | Self::NotAuthenticated
+            | Self::BuyOrderForbidden
+            | Self::SellOrderForbidden
+            | Self::ProfessionalTraderRequired
+            | Self::PermissionDenied
+            | Self::IdempotencyKeyReused
+            | Self::IdempotencyRequestInProgress
+            | Self::RateLimited
+            | Self::InternalError
+            | Self::MethodNotAllowed
+            | Self::RequestTooLarge
+            | Self::UnsupportedMediaType
+            | Self::Unknown(_) => false,
+        }
+    }
+}
+
 /// Whether a webhook delivery is over, decided by an exhaustive match.
 impl types::WebhookDeliveryStatus {
     /// `succeeded` or `failed`: no attempt will follow. A status this client does not

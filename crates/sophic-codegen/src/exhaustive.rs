@@ -62,7 +62,8 @@ pub fn survive_additions(file: &mut File) {
         /// field and a `match` names every value, so a spec that adds one fails to compile
         /// where it needs a decision. Not covered by semver: a spec that only adds breaks
         /// code that uses these, on purpose. Convert with `From`/`Into` (and an enum's
-        /// `exhaustive()`).
+        /// `exhaustive()`). Hidden from the docs, as outside semver.
+        #[doc(hidden)]
         pub mod #module {
             #(#twins)*
         }

@@ -76,7 +76,7 @@ impl ApiError {
 
     /// Whether this is a validation failure (which stores no idempotent answer).
     pub fn is_validation(&self) -> bool {
-        self.code == ErrorCode::InvalidParam
+        self.code.is_validation()
     }
 
     /// The wire body.

@@ -123,13 +123,19 @@ impl Deliveries {
         ids: &mut IdGen,
         now: DateTime<Utc>,
     ) -> Result<Webhook, ApiError> {
-        check_url(&request.url, "body.url")?;
+        // Every field named, so a field the spec adds fails to compile here until decided.
+        let exhaustive::CreateWebhookRequest {
+            url,
+            description,
+            enabled_events,
+        } = request.clone().into();
+        check_url(&url, "body.url")?;
         let key = ids.secret_bytes::<32>().to_vec();
         let webhook = Webhook::from(exhaustive::Webhook {
             id: ids.next("wh"),
-            url: request.url.clone(),
-            description: request.description.clone(),
-            enabled_events: request.enabled_events.clone(),
+            url,
+            description,
+            enabled_events,
             disabled: false,
             secret: None,
             created_at: now,
@@ -163,21 +169,28 @@ impl Deliveries {
         request: &UpdateWebhookRequest,
         now: DateTime<Utc>,
     ) -> Result<Webhook, ApiError> {
-        if let Some(url) = &request.url {
+        // Every field named, so a field the spec adds fails to compile here until decided.
+        let exhaustive::UpdateWebhookRequest {
+            url,
+            description,
+            enabled_events,
+            disabled,
+        } = request.clone().into();
+        if let Some(url) = &url {
             check_url(url, "body.url")?;
         }
         let registration = self.registration(owner, id)?;
         let webhook = &mut registration.webhook;
-        if let Some(url) = &request.url {
-            webhook.url = url.clone();
+        if let Some(url) = url {
+            webhook.url = url;
         }
-        if request.description.is_some() {
-            webhook.description = request.description.clone();
+        if description.is_some() {
+            webhook.description = description;
         }
-        if !request.enabled_events.is_empty() {
-            webhook.enabled_events = request.enabled_events.clone();
+        if !enabled_events.is_empty() {
+            webhook.enabled_events = enabled_events;
         }
-        if let Some(disabled) = request.disabled {
+        if let Some(disabled) = disabled {
             webhook.disabled = disabled;
         }
         webhook.modified_at = now;

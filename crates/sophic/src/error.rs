@@ -501,9 +501,7 @@ impl Error {
             #[cfg(feature = "client")]
             Self::Transport { .. } | Self::Timeout { .. } | Self::CallTimeout { .. } => true,
             Self::Api(api) => {
-                !api.replayed
-                    && (is_retryable_status(api.status)
-                        || api.body.code == ErrorCode::IdempotencyRequestInProgress)
+                !api.replayed && (is_retryable_status(api.status) || api.body.code.is_in_progress())
             }
             Self::Auth(auth) => is_retryable_status(auth.status),
             Self::UnexpectedResponse { status, .. } => is_retryable_status(*status),

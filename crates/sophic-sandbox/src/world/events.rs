@@ -53,6 +53,40 @@ pub(super) struct OrderState {
     trade_status: Option<TradeStatus>,
 }
 
+/// Never called: names every field of an order, so a field the spec adds fails to compile
+/// here until someone decides whether it changes after placement (then [`OrderState`] keeps
+/// it, and [`OrderState::rewind`] puts it back) or not.
+#[allow(dead_code)]
+fn every_order_field_decided(order: exhaustive::Order) {
+    let exhaustive::Order {
+        // Changing after placement: in `OrderState`.
+        status: _,
+        modified_at: _,
+        traded_quantity: _,
+        traded_notional: _,
+        fees: _,
+        filled_at: _,
+        settled_at: _,
+        cancelled_at: _,
+        cancelled_reason: _,
+        position: _,
+        trades: _,
+        // Fixed at placement.
+        id: _,
+        account: _,
+        instrument: _,
+        side: _,
+        order_type: _,
+        purpose: _,
+        currency: _,
+        cash_amount: _,
+        net_cash_amount: _,
+        quantity: _,
+        automatic_rollover: _,
+        created_at: _,
+    } = order;
+}
+
 impl OrderState {
     pub(super) fn of(order: &Order) -> Self {
         Self {

@@ -749,15 +749,24 @@ impl World {
         now: DateTime<Utc>,
     ) -> Result<Arc<Order>, ApiError> {
         let status = &self.order(account_id, order_id)?.status;
-        if status.is_cancellable() {
-            self.cancel_with(order_id, OrderCancelledReason::UserRequest, now);
-        } else if *status != OrderStatus::Cancelled {
-            // Contract section 6: a cancelled order comes back unchanged; others refuse.
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::OrderNotCancellable,
-                format!("Order {order_id} is {status} and can no longer be cancelled."),
-            ));
+        // Contract section 6: an open order is cancelled, a cancelled one comes back
+        // unchanged, the others refuse.
+        match status.exhaustive() {
+            exhaustive::OrderStatus::Placed
+            | exhaustive::OrderStatus::Pending
+            | exhaustive::OrderStatus::Executing => {
+                self.cancel_with(order_id, OrderCancelledReason::UserRequest, now);
+            }
+            exhaustive::OrderStatus::Cancelled => {}
+            exhaustive::OrderStatus::Filled
+            | exhaustive::OrderStatus::Settled
+            | exhaustive::OrderStatus::Unknown(_) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::OrderNotCancellable,
+                    format!("Order {order_id} is {status} and can no longer be cancelled."),
+                ));
+            }
         }
         Ok(Arc::clone(&self.orders[order_id]))
     }
@@ -1047,10 +1056,16 @@ impl World {
         match status.exhaustive() {
             exhaustive::OrderStatus::Placed | exhaustive::OrderStatus::Pending => {
                 let listing = listed(self, order_id);
-                let (closed, auction) = (
-                    listing.trading_status() == TradingStatus::Closed,
-                    listing.goes_through_auction,
-                );
+                // Placement refused what this listing did not trade then; a listing that
+                // stopped trading since (a maturity) cancels the order.
+                let closed =
+                    match listing.trading_status().exhaustive() {
+                        exhaustive::TradingStatus::BuySell
+                        | exhaustive::TradingStatus::SellOnly => false,
+                        exhaustive::TradingStatus::Closed
+                        | exhaustive::TradingStatus::Unknown(_) => true,
+                    };
+                let auction = listing.goes_through_auction;
                 if closed {
                     self.cancel_with(order_id, OrderCancelledReason::InstrumentNotTrading, at);
                 } else if status == OrderStatus::Placed && auction {

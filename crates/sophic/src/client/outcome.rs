@@ -1,8 +1,6 @@
 //! What the attempts of a failed call leave known: how many were sent, and whether one of
 //! them may have reached Sophic and taken effect.
 
-use sophic_client::types::ErrorCode;
-
 use crate::Error;
 use crate::error::OutcomeUnknown;
 
@@ -84,7 +82,7 @@ fn may_have_taken_effect(error: &Error) -> bool {
     match error {
         Error::Transport { source } | Error::Timeout { source } => !source.is_connect(),
         Error::CallTimeout { .. } => true,
-        Error::Api(api) if api.body.code == ErrorCode::IdempotencyRequestInProgress => true,
+        Error::Api(api) if api.body.code.is_in_progress() => true,
         _ => error
             .status()
             .is_some_and(|status| status.is_server_error()),
@@ -96,6 +94,7 @@ mod tests {
     use super::*;
     use crate::ApiError;
     use http::StatusCode;
+    use sophic_client::types::ErrorCode;
 
     fn api(status: u16, code: ErrorCode) -> Error {
         Error::Api(Box::new(ApiError::bare(status, code)))

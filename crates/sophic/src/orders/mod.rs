@@ -19,11 +19,12 @@ mod handler;
 #[cfg(feature = "client")]
 mod wait;
 
+#[cfg(feature = "client")]
 pub use handler::{CancelOrder, ListOrders, ListPendingOrders, OrdersHandler, PlaceOrder};
 #[cfg(feature = "client")]
-use sophic_client::types::exhaustive;
-#[cfg(feature = "client")]
 pub use wait::WaitForOrder;
+
+use sophic_client::types::exhaustive;
 
 pub use sophic_client::types::{
     Order, OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Trade,

@@ -66,20 +66,38 @@ fn validate_order(operation: &str, body: &[u8]) -> Result<NewOrder, ApiError> {
             "is required",
         )
     };
-    let side = match request.side.exhaustive() {
+    // Every field named, so a field the spec adds fails to compile here until decided.
+    let exhaustive::PlaceOrderRequest {
+        instrument,
+        order_type,
+        side,
+        // Read above, with the sandbox's limits.
+        cash_amount: _,
+        quantity: _,
+        automatic_rollover,
+    } = request.into();
+    match order_type.exhaustive() {
+        exhaustive::OrderType::Market => {}
+        // The spec's request schema admits only the values above.
+        exhaustive::OrderType::Unknown(_) => {
+            return Err(ApiError::param(
+                "body.order_type",
+                ErrorParamCode::Invalid,
+                "is not an order type the sandbox executes",
+            ));
+        }
+    }
+    let side = match side.exhaustive() {
         exhaustive::OrderSide::Buy => NewSide::Buy {
             cash: cash.ok_or_else(|| shape("cash_amount"))?,
-            automatic_rollover: request.automatic_rollover.unwrap_or(false),
+            automatic_rollover: automatic_rollover.unwrap_or(false),
         },
         exhaustive::OrderSide::Sell => NewSide::Sell {
             quantity: quantity.ok_or_else(|| shape("quantity"))?,
         },
         exhaustive::OrderSide::Unknown(_) => return Err(shape("side")),
     };
-    Ok(NewOrder {
-        instrument: request.instrument,
-        side,
-    })
+    Ok(NewOrder { instrument, side })
 }
 
 /// A decimal field the spec's grammar accepted, if present, within what the sandbox can
