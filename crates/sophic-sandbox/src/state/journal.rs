@@ -13,6 +13,13 @@
 //! rules of the issue: a torn last frame (short, or its checksum wrong and nothing after
 //! it) is cut off and everything before it loads; a bad frame with frames after it is
 //! damage, refused with its offset.
+//!
+//! A reset or a restore replaces the whole file. The lock belongs to the open file, so the
+//! file is rewritten in place (not renamed over): first the new journal is written whole
+//! to `PATH.next` (written, synced, then renamed into place, so it exists only whole), then
+//! the file is rewritten, then `PATH.next` is removed. Whoever takes the lock next and finds
+//! a `PATH.next` finishes the rewrite from it ([`redo`]), so a crash in the middle of a
+//! replacement loads either the state before it or the state after it, never a part.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -218,12 +225,13 @@ pub fn split<'a>(bytes: &'a [u8], name: &str) -> Result<Read<'a>, StateError> {
 /// change each, so only a process that keeps the file (a server on it) makes one wait.
 const TURN_WAIT: Duration = Duration::from_secs(5);
 
-/// Takes the file's lock, waiting at most `wait` for another process to give it back.
-fn take_lock(file: &File, path: &Path, wait: Duration) -> Result<(), StateError> {
+/// Takes the file's lock, waiting at most `wait` for another process to give it back,
+/// and finishes a replacement a crash interrupted ([`redo`]).
+fn take_lock(file: &mut File, path: &Path, wait: Duration) -> Result<(), StateError> {
     let started = Instant::now();
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(()),
+            Ok(()) => return redo(file, path),
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                 std::thread::sleep(Duration::from_millis(2));
             }
@@ -233,6 +241,59 @@ fn take_lock(file: &File, path: &Path, wait: Duration) -> Result<(), StateError>
             Err(std::fs::TryLockError::Error(e)) => return Err(StateError::io(path, e)),
         }
     }
+}
+
+/// Where a replacement of `path` is written whole before the file is rewritten.
+pub fn next_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".next");
+    path.with_file_name(name)
+}
+
+/// The file is `file` (locked): if a replacement was interrupted (its `.next` is there),
+/// rewrites the file from it and removes it.
+fn redo(file: &mut File, path: &Path) -> Result<(), StateError> {
+    let next = next_path(path);
+    let bytes = match std::fs::read(&next) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StateError::io(&next, e)),
+    };
+    tracing::warn!(
+        "{}: a reset or restore was interrupted; finishing it from {}",
+        path.display(),
+        next.display()
+    );
+    rewrite(file, path, &bytes)?;
+    std::fs::remove_file(&next).map_err(|e| StateError::io(&next, e))
+}
+
+/// Rewrites the whole file with `bytes`, in place, and syncs it.
+fn rewrite(file: &mut File, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    file.set_len(0)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_data())
+        .map_err(|e| StateError::io(path, e))
+}
+
+/// Writes `bytes` as `path`'s `.next`: to a temporary name first, synced, then renamed,
+/// so that a `.next` is always whole.
+fn write_next(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let next = next_path(path);
+    let mut partial = next.clone().into_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written = File::create(&partial)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&partial, &next))
+        .and_then(
+            |()| match next.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // The rename itself made durable (a directory entry).
+                Some(dir) => File::open(dir).and_then(|d| d.sync_all()),
+                None => Ok(()),
+            },
+        );
+    written.map_err(|e| StateError::io(&next, e))
 }
 
 /// Where a journal's frames go.
@@ -324,13 +385,17 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
         }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(|e| StateError::io(path, e))?;
-        take_lock(&file, path, if shared { TURN_WAIT } else { Duration::ZERO })?;
+        take_lock(
+            &mut file,
+            path,
+            if shared { TURN_WAIT } else { Duration::ZERO },
+        )?;
         let bytes = std::fs::read(path).map_err(|e| StateError::io(path, e))?;
         let mut journal = Self::new(Sink::File {
             file,
@@ -465,10 +530,10 @@ impl Journal {
     pub fn replace(&mut self, bytes: &[u8], head: usize) -> Result<(), StateError> {
         match &mut self.sink {
             Sink::File { file, path, shared } => {
-                file.set_len(0)
-                    .and_then(|()| file.write_all(bytes))
-                    .and_then(|()| file.sync_data())
-                    .map_err(|e| StateError::io(path, e))?;
+                write_next(path, bytes)?;
+                rewrite(file, path, bytes)?;
+                let next = next_path(path);
+                std::fs::remove_file(&next).map_err(|e| StateError::io(&next, e))?;
                 if let Some(turns) = shared {
                     turns.known = bytes.len() as u64;
                     turns.head = bytes[..head].to_vec();
@@ -580,6 +645,37 @@ mod tests {
             frame(record, &mut bytes);
         }
         bytes
+    }
+
+    #[test]
+    fn a_replacement_cut_short_is_finished_by_whoever_takes_the_file_next() {
+        let dir = std::env::temp_dir().join(format!(
+            "sophic-journal-redo-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state");
+        let (before, after) = (journal(&[b"one"]), journal(&[b"two", b"three"]));
+        // A crash in the middle of rewriting the file, its replacement written whole.
+        std::fs::write(&path, &after[..after.len() / 2]).unwrap();
+        std::fs::write(next_path(&path), &after).unwrap();
+        let (mut journal, bytes) = Journal::open(&path, b"{}", false).unwrap();
+        assert_eq!(bytes, after, "the replacement was finished");
+        assert!(!next_path(&path).exists());
+        // A replacement that completes leaves the new bytes and no `.next`.
+        journal.replace(&before, MAGIC.len() + 8 + 2).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(!next_path(&path).exists());
+        drop(journal);
+        // A crash before the replacement was whole (no `.next`): the state before it.
+        std::fs::write(next_path(&path).with_extension("next.partial"), &after[..9]).unwrap();
+        let (_, bytes) = Journal::open(&path, b"{}", false).unwrap();
+        assert_eq!(bytes, before);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
