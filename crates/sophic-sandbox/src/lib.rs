@@ -402,6 +402,8 @@ impl Shared {
             Ok(appended) => appended,
             Err(e) => {
                 tracing::error!("{e}");
+                // Given back, if it was taken (a failure after the lock).
+                journal.end_turn();
                 return false;
             }
         };
@@ -670,17 +672,18 @@ impl Shared {
             ..fresh_settings(&self.config, now)
         });
         if let (Some(journal), Some(settings)) = (journal.as_mut(), &settings) {
+            // A real-time clock's offset is the first record, written with the header in
+            // one replacement.
+            let offset = (self.clock.mode() == ClockMode::Realtime).then(|| {
+                let offset = state::SetOffset {
+                    milliseconds: self.clock.offset().num_milliseconds(),
+                };
+                (state::Record::from(offset), String::new())
+            });
             let restarted = journal
                 .begin_turn()
-                .and_then(|_| journal.restart(&settings.header()));
+                .and_then(|_| journal.restart(&settings.header(), offset.as_ref()));
             match restarted {
-                Ok(()) if self.clock.mode() == ClockMode::Realtime => {
-                    let offset = state::SetOffset {
-                        milliseconds: self.clock.offset().num_milliseconds(),
-                    };
-                    let record: state::Record = offset.into();
-                    journal.append(&(record, String::new()));
-                }
                 Ok(()) => {}
                 Err(e) => {
                     tracing::error!("{e}; changes from now on are not kept");
@@ -718,13 +721,20 @@ impl Shared {
         let name = "the snapshot";
         let mut world = lock(&self.world);
         let mut journal = lock(&self.journal);
-        let (loaded, staged) = self.stage(bytes, name)?;
-        let whole = &bytes[..loaded.end];
+        let (mut loaded, staged) = self.stage(bytes, name)?;
+        // A header of its own (a new nonce), so that a process taking turns with the file
+        // sees a new state even when the snapshot is of this very file.
+        loaded.settings.nonce = state::fresh_nonce();
+        let mut rewritten = state::journal::MAGIC.to_vec();
+        state::journal::frame(&loaded.settings.header(), &mut rewritten);
+        let head = rewritten.len();
+        rewritten.extend_from_slice(&bytes[loaded.head..loaded.end]);
+        let whole = &rewritten[..];
         // Written first: a snapshot the file could not take changes nothing here either.
         let written = match journal.as_mut() {
             Some(journal) => journal
                 .begin_turn()
-                .and_then(|_| journal.replace(whole, loaded.head)),
+                .and_then(|_| journal.replace(whole, head)),
             None => {
                 *journal = Some(state::journal::Journal::memory_from(whole));
                 Ok(())

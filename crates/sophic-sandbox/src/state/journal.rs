@@ -16,10 +16,13 @@
 //!
 //! A reset or a restore replaces the whole file. The lock belongs to the open file, so the
 //! file is rewritten in place (not renamed over): first the new journal is written whole
-//! to `PATH.next` (written, synced, then renamed into place, so it exists only whole), then
-//! the file is rewritten, then `PATH.next` is removed. Whoever takes the lock next and finds
-//! a `PATH.next` finishes the rewrite from it ([`redo`]), so a crash in the middle of a
-//! replacement loads either the state before it or the state after it, never a part.
+//! to `PATH.next` (written, synced, then renamed into place, so it exists only whole: the
+//! replacement is made from then on), then the file is rewritten and synced, then
+//! `PATH.next` is removed. Whoever takes the lock next and finds a `PATH.next` the file does
+//! not begin with finishes the rewrite from it ([`redo`]); one the file begins with (the
+//! rewrite was done, its removal lost) is only removed, so records appended since are kept.
+//! A crash in the middle of a replacement loads either the state before it or the state
+//! after it, never a part.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -226,12 +229,17 @@ pub fn split<'a>(bytes: &'a [u8], name: &str) -> Result<Read<'a>, StateError> {
 const TURN_WAIT: Duration = Duration::from_secs(5);
 
 /// Takes the file's lock, waiting at most `wait` for another process to give it back,
-/// and finishes a replacement a crash interrupted ([`redo`]).
+/// and finishes a replacement a crash interrupted ([`redo`]); the lock is given back if
+/// that fails.
 fn take_lock(file: &mut File, path: &Path, wait: Duration) -> Result<(), StateError> {
     let started = Instant::now();
     loop {
         match file.try_lock() {
-            Ok(()) => return redo(file, path),
+            Ok(()) => {
+                return redo(file, path).inspect_err(|_| {
+                    let _ = file.unlock();
+                });
+            }
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                 std::thread::sleep(Duration::from_millis(2));
             }
@@ -250,22 +258,55 @@ pub fn next_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// The file is `file` (locked): if a replacement was interrupted (its `.next` is there),
-/// rewrites the file from it and removes it.
+/// The file is `file` (locked): if a replacement was interrupted (its `.next` is there and
+/// the file does not begin with it), rewrites the file from it; then removes it. A `.next`
+/// the file already begins with was done (each header has its own nonce): records after
+/// it are newer, and kept.
 fn redo(file: &mut File, path: &Path) -> Result<(), StateError> {
+    use std::io::Read;
     let next = next_path(path);
     let bytes = match std::fs::read(&next) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(StateError::io(&next, e)),
     };
-    tracing::warn!(
-        "{}: a reset or restore was interrupted; finishing it from {}",
-        path.display(),
-        next.display()
-    );
-    rewrite(file, path, &bytes)?;
-    std::fs::remove_file(&next).map_err(|e| StateError::io(&next, e))
+    let mut start = vec![0; bytes.len()];
+    let done = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_exact(&mut start))
+        .is_ok()
+        && start == bytes;
+    if done {
+        // Durable before the redo file goes.
+        file.sync_data().map_err(|e| StateError::io(path, e))?;
+    } else {
+        tracing::warn!(
+            "{}: a reset or restore was interrupted; finishing it from {}",
+            path.display(),
+            next.display()
+        );
+        rewrite(file, path, &bytes)?;
+    }
+    remove_next(path);
+    Ok(())
+}
+
+/// Removes `path`'s `.next` (a replacement finished), the removal made durable. A failure
+/// is only a warning: a `.next` the file begins with is never redone.
+fn remove_next(path: &Path) {
+    let next = next_path(path);
+    if let Err(e) = std::fs::remove_file(&next).and_then(|()| sync_dir(path)) {
+        tracing::warn!("could not remove {}: {e}", next.display());
+    }
+}
+
+/// Makes the directory entries of `path`'s directory durable (a rename, a removal).
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir).and_then(|d| d.sync_all())
 }
 
 /// Rewrites the whole file with `bytes`, in place, and syncs it.
@@ -286,13 +327,8 @@ fn write_next(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let written = File::create(&partial)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&partial, &next))
-        .and_then(
-            |()| match next.parent().filter(|d| !d.as_os_str().is_empty()) {
-                // The rename itself made durable (a directory entry).
-                Some(dir) => File::open(dir).and_then(|d| d.sync_all()),
-                None => Ok(()),
-            },
-        );
+        // The rename itself made durable.
+        .and_then(|()| sync_dir(&next));
     written.map_err(|e| StateError::io(&next, e))
 }
 
@@ -406,7 +442,7 @@ impl Journal {
             }),
         });
         if bytes.is_empty() {
-            journal.restart(header)?;
+            journal.restart(header, None::<&()>)?;
             let bytes = journal.bytes()?;
             return Ok((journal, bytes));
         }
@@ -518,28 +554,52 @@ impl Journal {
         }
     }
 
-    /// Starts over with `header` and nothing after it (a reset).
-    pub fn restart(&mut self, header: &[u8]) -> Result<(), StateError> {
+    /// Starts over with `header` and `first` after it (a reset; a real-time clock's offset),
+    /// in one replacement.
+    pub fn restart(
+        &mut self,
+        header: &[u8],
+        first: Option<&impl Serialize>,
+    ) -> Result<(), StateError> {
         let mut bytes = MAGIC.to_vec();
         frame(header, &mut bytes);
         let head = bytes.len();
+        if let Some(record) = first {
+            frame(
+                &serde_json::to_vec(record).expect("records serialize"),
+                &mut bytes,
+            );
+        }
         self.replace(&bytes, head)
     }
 
-    /// Replaces everything with `bytes` (a whole journal, whose head is `head` bytes).
+    /// Replaces everything with `bytes` (a whole journal, whose head is `head` bytes). An
+    /// error means the replacement was not made; once its `.next` is written it is made,
+    /// and a rewrite that then fails is finished by whoever takes the file next (nothing
+    /// is appended here until then).
     pub fn replace(&mut self, bytes: &[u8], head: usize) -> Result<(), StateError> {
         match &mut self.sink {
             Sink::File { file, path, shared } => {
                 write_next(path, bytes)?;
-                rewrite(file, path, bytes)?;
-                let next = next_path(path);
-                std::fs::remove_file(&next).map_err(|e| StateError::io(&next, e))?;
+                // Made: from here on the state is the replacement's.
                 if let Some(turns) = shared {
                     turns.known = bytes.len() as u64;
                     turns.head = bytes[..head].to_vec();
                 }
                 self.good_end = bytes.len() as u64;
-                self.failed = false;
+                match rewrite(file, path, bytes) {
+                    Ok(()) => {
+                        self.failed = false;
+                        remove_next(path);
+                    }
+                    Err(e) => {
+                        tracing::error!(
+                            "{e}; the replacement is kept in {} and finished at the next start; changes from now on are not kept",
+                            next_path(path).display()
+                        );
+                        self.failed = true;
+                    }
+                }
                 Ok(())
             }
             Sink::Memory(memory) => {
@@ -647,10 +707,9 @@ mod tests {
         bytes
     }
 
-    #[test]
-    fn a_replacement_cut_short_is_finished_by_whoever_takes_the_file_next() {
+    fn temp_state(name: &str) -> (PathBuf, PathBuf) {
         let dir = std::env::temp_dir().join(format!(
-            "sophic-journal-redo-{}-{}",
+            "sophic-journal-{name}-{}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -659,6 +718,12 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state");
+        (dir, path)
+    }
+
+    #[test]
+    fn a_replacement_cut_short_is_finished_by_whoever_takes_the_file_next() {
+        let (dir, path) = temp_state("redo");
         let (before, after) = (journal(&[b"one"]), journal(&[b"two", b"three"]));
         // A crash in the middle of rewriting the file, its replacement written whole.
         std::fs::write(&path, &after[..after.len() / 2]).unwrap();
@@ -671,10 +736,44 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), before);
         assert!(!next_path(&path).exists());
         drop(journal);
-        // A crash before the replacement was whole (no `.next`): the state before it.
-        std::fs::write(next_path(&path).with_extension("next.partial"), &after[..9]).unwrap();
-        let (_, bytes) = Journal::open(&path, b"{}", false).unwrap();
+        // The same, seen by a process taking turns, at its next turn.
+        let (mut shared, bytes) = Journal::open(&path, b"{}", true).unwrap();
         assert_eq!(bytes, before);
+        shared.applied(&bytes, bytes.len(), MAGIC.len() + 8 + 2);
+        shared.end_turn();
+        // Another process's reset (another header) is cut short while this one waits.
+        let mut reset = MAGIC.to_vec();
+        frame(br#"{"nonce":"2"}"#, &mut reset);
+        frame(b"four", &mut reset);
+        std::fs::write(&path, &reset[..reset.len() - 3]).unwrap();
+        std::fs::write(next_path(&path), &reset).unwrap();
+        match shared.begin_turn().unwrap() {
+            Appended::Everything(bytes) => assert_eq!(bytes, reset),
+            _ => panic!("a finished reset is a new state"),
+        }
+        assert!(!next_path(&path).exists());
+        drop(shared);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_redo_file_left_behind_never_undoes_newer_records() {
+        let (dir, path) = temp_state("stale");
+        let replaced = journal(&[b"one"]);
+        let (mut open, _) = Journal::open(&path, b"{}", false).unwrap();
+        open.replace(&replaced, MAGIC.len() + 8 + 2).unwrap();
+        open.append(&"two");
+        drop(open);
+        let kept = std::fs::read(&path).unwrap();
+        assert!(kept.len() > replaced.len());
+        // Its removal lost (a power cut, a failed unlink): the `.next` is back.
+        std::fs::write(next_path(&path), &replaced).unwrap();
+        let (_, bytes) = Journal::open(&path, b"{}", false).unwrap();
+        assert_eq!(
+            bytes, kept,
+            "the record appended after the replacement is kept"
+        );
+        assert!(!next_path(&path).exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

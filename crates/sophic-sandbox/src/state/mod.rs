@@ -815,6 +815,14 @@ impl Secret {
     }
 }
 
+/// A header's nonce: 8 random bytes, in hex.
+pub(crate) fn fresh_nonce() -> String {
+    use rand::RngCore;
+    let mut nonce = [0u8; 8];
+    rand::rng().fill_bytes(&mut nonce);
+    hex::encode(&nonce)
+}
+
 /// The format's name in each header.
 pub(crate) const FORMAT: &str = "sophic-sandbox-state";
 
@@ -830,12 +838,7 @@ impl Settings {
             clock: config.clock.as_str().to_string(),
             start: config.start,
             created: now,
-            nonce: {
-                use rand::RngCore;
-                let mut nonce = [0u8; 8];
-                rand::rng().fill_bytes(&mut nonce);
-                hex::encode(&nonce)
-            },
+            nonce: fresh_nonce(),
             fee_rate: config.rules.fee_rate,
             delays_ms: [d.placed, d.pending, d.executing, d.filled].map(|t| t.num_milliseconds()),
             timing: match config.rules.timing {
