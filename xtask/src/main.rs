@@ -365,7 +365,11 @@ fn diff(root: &Path, rest: &[String]) -> Result<ExitCode> {
     let new: serde_json::Value =
         serde_yaml::from_str(&new_text).with_context(|| format!("{new_name} is not YAML"))?;
     // The old spec may predate today's codegen; the wire report does not need its code.
-    let old_code = sophic_codegen::generate(&old_text).ok();
+    let old_code = sophic_codegen::generate(&old_text);
+    if let Err(e) = &old_code {
+        println!("({old_name} does not generate with today's codegen: {e})");
+    }
+    let old_code = old_code.ok();
     let new_code = sophic_codegen::generate(&new_text)
         .with_context(|| format!("{new_name} does not generate"))?;
     let changes = report::compare(&old, &new);
@@ -398,10 +402,15 @@ generated client: +{added} -{removed} lines (`--code` shows them)"
         if rest.iter().any(|a| a == "--code") {
             print_diff(old_code, &new_code, &old_name, &new_name);
         }
-    } else {
+    } else if old_code.is_some() {
         println!(
             "
 generated client: unchanged"
+        );
+    } else {
+        println!(
+            "
+generated client: no comparison (the old spec does not generate)"
         );
     }
     Ok(if changes.iter().any(|c| c.breaking) {

@@ -19,6 +19,10 @@
 //!   major change for both; a new operation is a minor change of
 //!   `sophic-client` (a new method) and none of `sophic` (its API is written by hand);
 //!   a changed pattern or description alone is a patch (the types do not change).
+//! - **what a request body must be**: a media type no longer taken, or a lower
+//!   `x-max-body-bytes` (the document's or an operation's own), breaks clients that sent
+//!   it; a new media type or a higher limit does not. Both change only constants of the
+//!   operation table: a patch of `sophic-client`.
 //!
 //! A change to something the spec marks `x-undocumented` is listed apart: it was chosen
 //! here, not published by Sophic.
@@ -80,6 +84,7 @@ pub fn compare(old: &Value, new: &Value) -> Vec<Change> {
         seen: BTreeSet::new(),
     };
     cx.operations();
+    cx.body_limits();
     cx.changes
 }
 
@@ -222,6 +227,78 @@ impl<'a> Context<'a> {
                         false,
                     );
                 }
+            }
+        }
+    }
+
+    /// The largest request body, the document's and each operation's own: lowered is
+    /// breaking (a body that was taken is now refused), raised is not; and the media types
+    /// a request body is taken as.
+    fn body_limits(&mut self) {
+        const LIMIT: &str = "x-max-body-bytes";
+        let (old_root, new_root) = (self.old[LIMIT].as_u64(), self.new[LIMIT].as_u64());
+        let limit = |cx: &mut Self, at: &str, old: Option<u64>, new: Option<u64>, chosen| {
+            let show = |v: Option<u64>| v.map_or("none".to_string(), |v| format!("{v} bytes"));
+            let what = format!("request body limit {} -> {}", show(old), show(new));
+            // No limit stated is no limit promised: any stated limit lowers it.
+            let lowered = match (old, new) {
+                (Some(a), Some(b)) => b < a,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            let rule = if lowered {
+                "request-body-limit-lowered"
+            } else {
+                "request-body-limit-raised"
+            };
+            cx.push(at, what, lowered, Bump::Patch, Bump::None, chosen, rule);
+        };
+        if old_root != new_root {
+            limit(self, "document", old_root, new_root, false);
+        }
+        let old = operations_of(self.old);
+        for (id, (place, _, new_op)) in operations_of(self.new) {
+            let Some((_, _, old_op)) = old.get(&id) else {
+                continue;
+            };
+            let own = |op: &Value| {
+                op.pointer("/requestBody/x-max-body-bytes")
+                    .and_then(Value::as_u64)
+            };
+            let (own_old, own_new) = (own(old_op), own(new_op));
+            let (a, b) = (own_old.or(old_root), own_new.or(new_root));
+            // A change of the document's limit alone is reported once, above.
+            if (own_old.is_some() || own_new.is_some()) && a != b {
+                limit(self, &place, a, b, is_chosen(new_op));
+            }
+            let media = |op: &'a Value| -> BTreeSet<&'a String> {
+                op.pointer("/requestBody/content")
+                    .and_then(Value::as_object)
+                    .map(|content| content.keys().collect())
+                    .unwrap_or_default()
+            };
+            let (before, after) = (media(old_op), media(new_op));
+            for gone in before.difference(&after) {
+                self.push(
+                    &place,
+                    format!("request body no longer taken as `{gone}`"),
+                    true,
+                    Bump::Patch,
+                    Bump::None,
+                    is_chosen(new_op),
+                    "request-media-type-removed",
+                );
+            }
+            for added in after.difference(&before) {
+                self.push(
+                    &place,
+                    format!("request body also taken as `{added}`"),
+                    false,
+                    Bump::Patch,
+                    Bump::None,
+                    is_chosen(new_op),
+                    "request-media-type-added",
+                );
             }
         }
     }
@@ -1007,6 +1084,42 @@ mod tests {
         let spec = current_spec();
         assert_eq!(compare(&spec, &spec), []);
         assert_eq!(bumps(&[], false), (Bump::None, Bump::None));
+    }
+
+    #[test]
+    fn a_body_media_type_or_limit_taken_away_breaks_and_one_given_does_not() {
+        let old = current_spec();
+        let token = "/paths/~1auth~1token/post/requestBody";
+        let mut new = old.clone();
+        let content = new.pointer_mut(&format!("{token}/content")).unwrap();
+        let form = content["application/x-www-form-urlencoded"].clone();
+        *content = serde_json::json!({"application/json": form});
+        new.pointer_mut(token).unwrap()["x-max-body-bytes"] = 4096.into();
+        let rules: Vec<(&str, bool)> = compare(&old, &new)
+            .iter()
+            .map(|c| (c.rule, c.breaking))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("request-body-limit-lowered", true),
+                ("request-media-type-removed", true),
+                ("request-media-type-added", false),
+            ]
+        );
+        // Back again: a higher limit and a media type given back break nothing new.
+        let rules: Vec<(&str, bool)> = compare(&new, &old)
+            .iter()
+            .map(|c| (c.rule, c.breaking))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("request-body-limit-raised", false),
+                ("request-media-type-removed", true),
+                ("request-media-type-added", false),
+            ]
+        );
     }
 
     #[test]

@@ -172,3 +172,26 @@ fn every_schema_of_the_spec_has_a_json_schema_snapshot() {
          (the others are in FOLDED_SCHEMAS)"
     );
 }
+
+#[test]
+fn a_request_path_finds_its_operation_in_the_spec_table() {
+    use sophic_client::{OPERATIONS, Operation};
+    let find = |method, path| Operation::find(OPERATIONS, method, path).map(|op| op.id);
+    assert_eq!(find("POST", "/accounts/acc_1/orders"), Some("place_order"));
+    assert_eq!(find("post", "/accounts/acc_1/orders"), Some("place_order"));
+    assert_eq!(find("GET", "/accounts/acc_1/orders"), Some("list_orders"));
+    assert_eq!(find("POST", "/auth/token"), Some("create_token"));
+    // A placeholder is one segment, never none and never two.
+    assert_eq!(find("POST", "/accounts//orders"), None);
+    assert_eq!(find("POST", "/accounts/a/b/orders"), None);
+    assert_eq!(find("POST", "/accounts/acc_1/orders/"), None);
+    assert_eq!(find("DELETE", "/instruments"), None);
+    // What a body must be comes from the spec's requestBody and x-max-body-bytes.
+    assert_eq!(Operation::PLACE_ORDER.media, Some("application/json"));
+    assert_eq!(
+        Operation::CREATE_TOKEN.media,
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(Operation::PLACE_ORDER.max_body_bytes, 1 << 20);
+    assert_eq!(Operation::GET_ORDER.media, None);
+}

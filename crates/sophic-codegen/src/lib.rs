@@ -177,7 +177,7 @@ pub fn generate(spec_yaml: &str) -> Result<String, CodegenError> {
     models::append_model_list(&mut file, &spec);
     models::append_folded_list(&mut file, &rewrites);
     request_schemas::append_request_schemas(&mut file, &written);
-    operations::append_operation_table(&mut file, &spec);
+    operations::append_operation_table(&mut file, &spec)?;
     exhaustive::survive_additions(&mut file);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }

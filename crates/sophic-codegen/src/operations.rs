@@ -8,12 +8,27 @@
 //! ```ignore
 //! for op in sophic_client::OPERATIONS { println!("{} {} {}", op.method, op.path, op.id) }
 //! ```
+//!
+//! Each row also says what a request body of the operation must be: its media type (the
+//! `requestBody`'s one content type) and its largest size, the spec's
+//! [`MAX_BODY_EXTENSION`] (on the `requestBody` for an operation with a limit of its own,
+//! such as a snapshot import, else the document's). The sandbox's front door reads both
+//! from here, so a limit or a media type lives in the spec only.
+//!
+//! [`operation_table`] writes the same rows for a second document (the sandbox's control
+//! spec) as a constant of this `Operation` type.
 
 use openapiv3::{OpenAPI, Parameter, ReferenceOr};
 use syn::{File, parse_quote};
 
+use crate::CodegenError;
+
 /// The header whose presence on an operation marks it as keyed.
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The extension stating the largest request body, in bytes: at the document's root (every
+/// operation) and on a `requestBody` (that operation's own).
+pub const MAX_BODY_EXTENSION: &str = "x-max-body-bytes";
 
 /// One operation of the spec: what codegen knows of it, before any Rust is generated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,16 +41,80 @@ pub struct OperationRow {
     pub path: String,
     /// Whether it takes an `Idempotency-Key` header.
     pub keyed: bool,
+    /// The media type of its request body, if it takes one.
+    pub media: Option<String>,
+    /// The largest request body it reads, in bytes.
+    pub max_body_bytes: u64,
 }
 
-/// Every operation of `spec.paths`, in the spec's order.
-pub fn operations(spec: &OpenAPI) -> Vec<OperationRow> {
+/// A byte count from an extension's value, if it is a positive integer.
+fn byte_limit(value: Option<&serde_json::Value>, at: &str) -> Result<Option<u64>, CodegenError> {
+    match value {
+        None => Ok(None),
+        Some(value) => match value.as_u64() {
+            Some(bytes) if bytes > 0 => Ok(Some(bytes)),
+            _ => Err(CodegenError::Parse(format!(
+                "{MAX_BODY_EXTENSION} at {at} must be a positive integer (bytes), not {value}"
+            ))),
+        },
+    }
+}
+
+/// Every operation of `spec.paths`, in the spec's order. An operation with a request body
+/// needs a limit ([`MAX_BODY_EXTENSION`]) and exactly one media type.
+pub fn operations(spec: &OpenAPI) -> Result<Vec<OperationRow>, CodegenError> {
+    let document_limit = byte_limit(
+        spec.extensions.get(MAX_BODY_EXTENSION),
+        "the document's root",
+    )?;
     let mut rows = Vec::new();
     for (path, item) in &spec.paths.paths {
         let ReferenceOr::Item(item) = item else {
             continue;
         };
         for (method, operation) in item.iter() {
+            let id = operation.operation_id.clone().unwrap_or_default();
+            let body = match &operation.request_body {
+                None => None,
+                Some(ReferenceOr::Item(body)) => Some(body),
+                Some(ReferenceOr::Reference { reference }) => {
+                    let name = reference.strip_prefix("#/components/requestBodies/");
+                    match name.and_then(|n| spec.components.as_ref()?.request_bodies.get(n)) {
+                        Some(ReferenceOr::Item(body)) => Some(body),
+                        _ => {
+                            return Err(CodegenError::Parse(format!(
+                                "{id}: the request body {reference} is not a component"
+                            )));
+                        }
+                    }
+                }
+            };
+            let media = match body {
+                None => None,
+                Some(body) if body.content.len() == 1 => body.content.keys().next().cloned(),
+                Some(_) => {
+                    return Err(CodegenError::Parse(format!(
+                        "{id}: a request body needs exactly one media type"
+                    )));
+                }
+            };
+            let own_limit = match body {
+                Some(body) => byte_limit(
+                    body.extensions.get(MAX_BODY_EXTENSION),
+                    &format!("{id}'s requestBody"),
+                )?,
+                None => None,
+            };
+            let max_body_bytes = match own_limit.or(document_limit) {
+                Some(bytes) => bytes,
+                None if body.is_none() => 0,
+                None => {
+                    return Err(CodegenError::Parse(format!(
+                        "{id} takes a request body but the spec states no {MAX_BODY_EXTENSION} \
+                         (at its root, or on the requestBody)"
+                    )));
+                }
+            };
             let keyed = item
                 .parameters
                 .iter()
@@ -46,14 +125,16 @@ pub fn operations(spec: &OpenAPI) -> Vec<OperationRow> {
                         && p.parameter_data_ref().name == IDEMPOTENCY_KEY
                 });
             rows.push(OperationRow {
-                id: operation.operation_id.clone().unwrap_or_default(),
+                id,
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
                 keyed,
+                media,
+                max_body_bytes,
             });
         }
     }
-    rows
+    Ok(rows)
 }
 
 /// A parameter, following a `#/components/parameters/…` reference.
@@ -70,15 +151,55 @@ fn resolve<'a>(spec: &'a OpenAPI, parameter: &'a ReferenceOr<Parameter>) -> Opti
     }
 }
 
-/// Appends `Operation` and `OPERATIONS` to `file`; returns how many operations.
-pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> usize {
-    let rows = operations(spec);
-    let entries = rows.iter().map(|row| {
-        let (id, method, path, keyed) = (&row.id, &row.method, &row.path, row.keyed);
-        quote::quote! {
-            Operation { id: #id, method: #method, path: #path, keyed: #keyed }
+/// One row as an `Operation` literal (of the type at `ty`).
+fn entry(row: &OperationRow, ty: &syn::Path) -> proc_macro2::TokenStream {
+    let (id, method, path, keyed) = (&row.id, &row.method, &row.path, row.keyed);
+    let media = match &row.media {
+        Some(media) => quote::quote!(Some(#media)),
+        None => quote::quote!(None),
+    };
+    let max = usize::try_from(row.max_body_bytes).unwrap_or(usize::MAX);
+    quote::quote! {
+        #ty {
+            id: #id,
+            method: #method,
+            path: #path,
+            keyed: #keyed,
+            media: #media,
+            max_body_bytes: #max,
         }
-    });
+    }
+}
+
+/// The operations of another document (`spec_yaml`, such as the sandbox's control spec)
+/// as `pub const NAME: &[sophic_client::Operation]`, formatted Rust source.
+pub fn operation_table(spec_yaml: &str, name: &str) -> Result<String, CodegenError> {
+    let spec: OpenAPI =
+        serde_yaml::from_str(spec_yaml).map_err(|e| CodegenError::Parse(e.to_string()))?;
+    let ty: syn::Path = parse_quote!(sophic_client::Operation);
+    let rows = operations(&spec)?;
+    let entries = rows.iter().map(|row| entry(row, &ty));
+    let name = syn::Ident::new(name, proc_macro2::Span::call_site());
+    let doc = format!(
+        " Every operation of `{}`, in its order (generated by `sophic-codegen`).",
+        spec.info.title
+    );
+    let file: File = parse_quote! {
+        #[doc = #doc]
+        pub const #name: &[#ty] = &[#(#entries),*];
+    };
+    Ok(format!(
+        "// @generated by sophic-codegen from {}. DO NOT EDIT.\n{}",
+        spec.info.title,
+        prettyplease::unparse(&file)
+    ))
+}
+
+/// Appends `Operation` and `OPERATIONS` to `file`; returns how many operations.
+pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> Result<usize, CodegenError> {
+    let rows = operations(spec)?;
+    let ty: syn::Path = parse_quote!(Operation);
+    let entries = rows.iter().map(|row| entry(row, &ty));
     file.items.push(parse_quote! {
         /// One operation of `openapi/orders.yaml`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,6 +212,13 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> usize {
             pub path: &'static str,
             /// Whether it takes an `Idempotency-Key` header.
             pub keyed: bool,
+            /// The media type its request body must declare (`application/json`), if it
+            /// takes a body.
+            pub media: Option<&'static str>,
+            /// The largest request body it reads, in bytes: the spec's
+            /// `x-max-body-bytes` (the operation's own, or the document's); 0 when the
+            /// spec states none and it takes no body.
+            pub max_body_bytes: usize,
         }
     });
     let consts = rows.iter().zip(entries).map(|(row, entry)| {
@@ -129,9 +257,46 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> usize {
                     .iter()
                     .find(|op| op.method.eq_ignore_ascii_case(method) && op.path == path)
             }
+
+            /// Whether a request's path (`/accounts/acc_1/orders`, no query) is one of
+            /// this operation's: each `{parameter}` of the template stands for one
+            /// non-empty segment.
+            pub fn matches_path(&self, path: &str) -> bool {
+                let mut sent = path.split('/');
+                let mut template = self.path.split('/');
+                loop {
+                    match (template.next(), sent.next()) {
+                        (None, None) => return true,
+                        (Some(t), Some(s)) if t.starts_with('{') && t.ends_with('}') => {
+                            if s.is_empty() {
+                                return false;
+                            }
+                        }
+                        (Some(t), Some(s)) if t == s => {}
+                        _ => return false,
+                    }
+                }
+            }
+
+            /// The operation of `table` a request's method and path are, preferring the
+            /// template with more literal segments (`/faults/release` over
+            /// `/faults/{id}`).
+            pub fn find(
+                table: &'static [Operation],
+                method: &str,
+                path: &str,
+            ) -> Option<&'static Operation> {
+                let literal = |op: &Operation| {
+                    op.path.split('/').filter(|s| !s.starts_with('{')).count()
+                };
+                table
+                    .iter()
+                    .filter(|op| op.method.eq_ignore_ascii_case(method) && op.matches_path(path))
+                    .max_by_key(|op| literal(op))
+            }
         }
     });
-    rows.len()
+    Ok(rows.len())
 }
 
 #[cfg(test)]
@@ -159,15 +324,132 @@ components:
 "##,
         )
         .unwrap();
-        let rows = operations(&spec);
+        let rows = operations(&spec).unwrap();
         let summary: Vec<_> = rows
             .iter()
             .map(|r| (r.id.as_str(), r.method.as_str(), r.keyed))
             .collect();
         assert_eq!(summary, [("list", "GET", false), ("place", "POST", true)]);
         let mut file: File = parse_quote!();
-        assert_eq!(append_operation_table(&mut file, &spec), 2);
+        assert_eq!(append_operation_table(&mut file, &spec).unwrap(), 2);
         let text = prettyplease::unparse(&file);
         assert!(text.contains("pub const OPERATIONS"), "{text}");
+    }
+
+    fn rows_of(yaml: &str) -> Result<Vec<OperationRow>, CodegenError> {
+        operations(&serde_yaml::from_str(yaml).unwrap())
+    }
+
+    #[test]
+    fn a_body_has_its_media_type_and_the_documents_limit_or_its_own() {
+        let rows = rows_of(
+            r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+x-max-body-bytes: 1024
+paths:
+  /a:
+    post:
+      operationId: json
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses: {"204": {description: ok}}
+    put:
+      operationId: blob
+      requestBody:
+        x-max-body-bytes: 4096
+        content: {application/octet-stream: {schema: {type: string, format: binary}}}
+      responses: {"204": {description: ok}}
+    get:
+      operationId: bare
+      responses: {"200": {description: ok}}
+"#,
+        )
+        .unwrap();
+        let summary: Vec<_> = rows
+            .iter()
+            .map(|r| (r.id.as_str(), r.media.as_deref(), r.max_body_bytes))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("bare", None, 1024),
+                ("blob", Some("application/octet-stream"), 4096),
+                ("json", Some("application/json"), 1024),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_without_a_limit_or_with_two_media_types_is_refused_by_name() {
+        let without = rows_of(
+            r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /a:
+    get: {operationId: bare, responses: {"200": {description: ok}}}
+    post:
+      operationId: json
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses: {"204": {description: ok}}
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(without.contains("json takes a request body"), "{without}");
+        assert!(without.contains(MAX_BODY_EXTENSION), "{without}");
+        let two = rows_of(
+            r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+x-max-body-bytes: 10
+paths:
+  /a:
+    post:
+      operationId: either
+      requestBody:
+        content:
+          application/json: {schema: {type: object}}
+          text/plain: {schema: {type: string}}
+      responses: {"204": {description: ok}}
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            two.contains("either: a request body needs exactly one media type"),
+            "{two}"
+        );
+        let negative = rows_of(
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nx-max-body-bytes: -1\npaths: {}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            negative.contains("must be a positive integer"),
+            "{negative}"
+        );
+    }
+
+    #[test]
+    fn another_documents_table_is_a_constant_of_the_clients_operation_type() {
+        let source = operation_table(
+            r#"
+openapi: 3.0.3
+info: {title: Control, version: '1'}
+x-max-body-bytes: 64
+paths:
+  /sandbox/reset:
+    post: {operationId: reset, responses: {"204": {description: ok}}}
+"#,
+            "CONTROL",
+        )
+        .unwrap();
+        assert!(source.starts_with("// @generated by sophic-codegen from Control."));
+        assert!(
+            source.contains("pub const CONTROL: &[sophic_client::Operation]"),
+            "{source}"
+        );
+        assert!(source.contains("max_body_bytes: 64usize"), "{source}");
     }
 }

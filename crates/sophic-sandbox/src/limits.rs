@@ -1,17 +1,12 @@
 //! Every bound the sandbox puts on what it is sent (contract section 10, "Limits"), in one
 //! place: a request past one of them is refused with a field error, never carried into the
-//! lifecycle where it could overflow.
+//! lifecycle where it could overflow. Body sizes are not here: they are the specs'
+//! (`x-max-body-bytes`), read from the operation tables by the front door (`http::guard`).
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
-
-/// The largest request body read (1 MiB); a larger one is answered 413 `request_too_large`.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// The largest snapshot `PUT /sandbox/state` reads (256 MiB: about 300,000 orders).
-pub const MAX_STATE_BYTES: usize = 256 << 20;
 
 /// The most requests the request journal keeps (`GET /sandbox/requests`): the latest.
 pub const MAX_JOURNAL_REQUESTS: usize = 10_000;

@@ -9,13 +9,20 @@
 //!    not the Host it was sent to, is refused: bodiless POSTs such as reset included.
 //! 3. **The control token**, when the sandbox has one (it must, off loopback), is sent as
 //!    `Authorization: Bearer <token>` on every `/sandbox/…` request.
-//! 4. **A body says what it is.** A request that carries a body declares the endpoint's
-//!    media type (`application/x-www-form-urlencoded` for `POST /auth/token`,
-//!    `application/json` everywhere else), or is answered 415 `unsupported_media_type`: a
-//!    cross-site form post (`text/plain`) never reaches a handler. A bodiless request needs
-//!    no `Content-Type`.
-//! 5. **A body is bounded**: at most [`MAX_BODY_BYTES`], sent within [`BODY_READ_TIMEOUT`];
-//!    it is read here, once, so every handler sees a complete body of known size.
+//! 4. **A body says what it is.** A request that carries a body declares its operation's
+//!    media type, as the spec's `requestBody` gives it (`application/x-www-form-urlencoded`
+//!    for `POST /auth/token`, `application/octet-stream` for a snapshot, `application/json`
+//!    elsewhere and for an operation that takes no body), or is answered 415
+//!    `unsupported_media_type`: a cross-site form post (`text/plain`) never reaches a
+//!    handler. A bodiless request needs no `Content-Type`.
+//! 5. **A body is bounded**: at most the spec's `x-max-body-bytes` for its operation
+//!    (`Operation::max_body_bytes`: 1 MiB; 256 MiB for a snapshot), sent within
+//!    [`BODY_READ_TIMEOUT`]; it is read here, once, so every handler sees a complete body
+//!    of known size.
+//!
+//! The operation is found in the spec's own tables: `sophic_client::OPERATIONS`
+//! (`orders.yaml`) and [`crate::CONTROL_OPERATIONS`] (`sandbox.yaml`). A request that is
+//! no operation of either goes on unread to the router, which answers 404 or 405.
 //!
 //! Refusals are the contract's JSON errors (403 `permission_denied`, 413, 415, 408), in
 //! the OAuth error shape on `POST /auth/token`, whose errors are RFC 6749's.
@@ -30,14 +37,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 use serde_json::json;
+use sophic_client::Operation;
 use sophic_client::types::ErrorCode;
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::limits::{BODY_READ_TIMEOUT, MAX_BODY_BYTES, MAX_STATE_BYTES};
+use crate::limits::BODY_READ_TIMEOUT;
 
-/// The one path whose body is a form and whose errors are OAuth's.
-pub(crate) const TOKEN_PATH: &str = "/auth/token";
+/// The media type of a body sent to an operation that takes none: the API's own, so that a
+/// form post across sites is refused there too.
+const NO_BODY_MEDIA: &str = "application/json";
 
 /// Who may drive the sandbox: the host names it answers to and its control token.
 #[derive(Clone, Debug, Default)]
@@ -186,8 +195,8 @@ fn declares(headers: &HeaderMap, expected: &str) -> bool {
 pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request, Response> {
     // Paid on every request: no allocation unless refusing.
     let path = request.uri().path();
-    let is_token = path == TOKEN_PATH;
-    let is_state = path == STATE_PATH;
+    // The one operation whose errors are OAuth's (RFC 6749), whatever the method.
+    let is_token = path == Operation::CREATE_TOKEN.path;
     let control = path == "/sandbox" || path.starts_with("/sandbox/");
     let access = &state.config.access;
     let host = request_host(&request);
@@ -226,27 +235,24 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
     if request.body().is_end_stream() {
         return Ok(request);
     }
-    let (parts, body) = request.into_parts();
-    let limit = if is_state {
-        MAX_STATE_BYTES
+    let table = if control {
+        crate::CONTROL_OPERATIONS
     } else {
-        MAX_BODY_BYTES
+        sophic_client::OPERATIONS
     };
-    let bytes = match read_body(body, limit).await {
+    let Some(operation) = Operation::find(table, request.method().as_str(), path) else {
+        return Ok(request);
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match read_body(body, operation.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err((status, code, detail)) => return Err(refuse(is_token, "body", status, code, detail)),
     };
     // Judged on what arrived: an empty chunked body (or an HTTP/2 stream ended by an empty
     // DATA frame) is bodiless too.
-    let expected = if is_token {
-        "application/x-www-form-urlencoded"
-    } else if is_state {
-        // A snapshot is binary; a browser cannot send this type across sites without
-        // asking first (CORS), and the sandbox never says yes.
-        "application/octet-stream"
-    } else {
-        "application/json"
-    };
+    // (A snapshot's `application/octet-stream` is no type a browser may send across sites
+    // without asking first, CORS's preflight, and the sandbox never says yes.)
+    let expected = operation.media.unwrap_or(NO_BODY_MEDIA);
     if !bytes.is_empty() && !declares(&parts.headers, expected) {
         let detail = format!("A request body here must be sent as Content-Type: {expected}.");
         return Err(refuse(
@@ -262,11 +268,7 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
 
 type Refusal = (StatusCode, ErrorCode, String);
 
-/// The control endpoint whose body is a snapshot ([`MAX_STATE_BYTES`], binary).
-const STATE_PATH: &str = "/sandbox/state";
-
-/// Reads a body of at most `limit` bytes ([`MAX_BODY_BYTES`] but for a snapshot) within
-/// [`BODY_READ_TIMEOUT`].
+/// Reads a body of at most `limit` bytes within [`BODY_READ_TIMEOUT`].
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, Refusal> {
     let too_large = || {
         (

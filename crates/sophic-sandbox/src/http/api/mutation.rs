@@ -68,13 +68,11 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         let key = idempotency_key(&parts.headers).map_err(IntoResponse::into_response)?;
         let key = key.filter(|_| parts.extensions.get::<IgnoreKey>().is_none());
         let stall = parts.extensions.get::<Stall>().is_some();
-        // The guard read it already, bounded; this only takes the bytes out.
-        let body = axum::body::to_bytes(body, crate::limits::MAX_BODY_BYTES)
-            .await
-            .map_err(|_| {
-                ApiError::param("body", ErrorParamCode::Invalid, "could not be read")
-                    .into_response()
-            })?;
+        // The guard read it already, bounded by the spec's limit; this only takes the
+        // bytes out.
+        let body = axum::body::to_bytes(body, usize::MAX).await.map_err(|_| {
+            ApiError::param("body", ErrorParamCode::Invalid, "could not be read").into_response()
+        })?;
         let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
         let fingerprint = idempotency::fingerprint(parts.method.as_str(), path, &body);
         Ok(Self {
