@@ -69,8 +69,9 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         let key = key.filter(|_| parts.extensions.get::<IgnoreKey>().is_none());
         let stall = parts.extensions.get::<Stall>().is_some();
         // The guard read it already, bounded by the spec's limit; this only takes the
-        // bytes out.
-        let body = axum::body::to_bytes(body, usize::MAX).await.map_err(|_| {
+        // bytes out, under the same bound (for a route the spec's table would not know).
+        let limit = sophic_client::Operation::by_id(operation).map_or(0, |op| op.max_body_bytes);
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
             ApiError::param("body", ErrorParamCode::Invalid, "could not be read").into_response()
         })?;
         let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
