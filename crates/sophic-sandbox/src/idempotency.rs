@@ -29,7 +29,7 @@ pub enum Body {
     /// JSON bytes.
     Bytes(Bytes),
     /// The order, to be serialized when replayed.
-    Order(std::sync::Arc<sophic_client::types::Order>),
+    Order(std::sync::Arc<crate::world::StoredOrder>),
 }
 
 impl Body {
@@ -38,7 +38,7 @@ impl Body {
         match self {
             Body::Bytes(bytes) => bytes.clone(),
             Body::Order(order) => {
-                Bytes::from(serde_json::to_vec(&**order).expect("orders serialize"))
+                Bytes::from(serde_json::to_vec(&order.to_order()).expect("orders serialize"))
             }
         }
     }
@@ -69,10 +69,13 @@ pub enum Claim {
     InProgress,
 }
 
-/// Keys per authenticated principal.
+/// Keys per authenticated principal: each principal's keys in a map of their own, so that
+/// an entry does not carry its principal's id (a look-up copies no string either).
 #[derive(Debug, Default)]
 pub struct Store {
-    entries: HashMap<(String, String), Entry>,
+    entries: HashMap<String, HashMap<Box<str>, Entry>>,
+    /// How many keys are stored, over all principals.
+    len: usize,
     /// How many entries the last sweep of expired ones left: the next sweep runs when the
     /// store has doubled, so sweeping costs O(1) per stored answer.
     after_sweep: usize,
@@ -89,6 +92,20 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> [u8; 32] 
 }
 
 impl Store {
+    fn get(&self, principal: &str, key: &str) -> Option<&Entry> {
+        self.entries.get(principal)?.get(key)
+    }
+
+    fn insert(&mut self, principal: &str, key: &str, entry: Entry) {
+        let keys = match self.entries.get_mut(principal) {
+            Some(keys) => keys,
+            None => self.entries.entry(principal.to_string()).or_default(),
+        };
+        if keys.insert(key.into(), entry).is_none() {
+            self.len += 1;
+        }
+    }
+
     /// Claims `key` for a request, or says why not.
     pub fn claim(
         &mut self,
@@ -97,8 +114,7 @@ impl Store {
         fingerprint: [u8; 32],
         now: DateTime<Utc>,
     ) -> Claim {
-        let slot = (principal.to_string(), key.to_string());
-        match self.entries.get(&slot) {
+        match self.get(principal, key) {
             Some(Entry::Done { at, .. }) if now - *at >= RETENTION => {}
             Some(Entry::Done {
                 fingerprint: f,
@@ -111,7 +127,7 @@ impl Store {
             Some(Entry::Running { .. }) => return Claim::InProgress,
             None => {}
         }
-        self.entries.insert(slot, Entry::Running { fingerprint });
+        self.insert(principal, key, Entry::Running { fingerprint });
         Claim::Run
     }
 
@@ -123,10 +139,7 @@ impl Store {
         key: &str,
         now: DateTime<Utc>,
     ) -> Option<([u8; 32], Stored)> {
-        match self
-            .entries
-            .get(&(principal.to_string(), key.to_string()))?
-        {
+        match self.get(principal, key)? {
             Entry::Done {
                 fingerprint,
                 answer,
@@ -139,15 +152,14 @@ impl Store {
     /// Whether `key` is claimed by a request with `fingerprint`, still running.
     pub fn is_claimed(&self, principal: &str, key: &str, fingerprint: [u8; 32]) -> bool {
         matches!(
-            self.entries.get(&(principal.to_string(), key.to_string())),
+            self.get(principal, key),
             Some(Entry::Running { fingerprint: f }) if *f == fingerprint
         )
     }
 
     /// Stores the answer of a claimed key (nothing, if it is no longer claimed).
     pub fn finish(&mut self, principal: &str, key: &str, answer: Stored, now: DateTime<Utc>) {
-        let slot = (principal.to_string(), key.to_string());
-        if let Some(Entry::Running { fingerprint }) = self.entries.get(&slot).cloned() {
+        if let Some(Entry::Running { fingerprint }) = self.get(principal, key).cloned() {
             self.keep(principal, key, fingerprint, answer, now);
         }
     }
@@ -162,40 +174,51 @@ impl Store {
         answer: Stored,
         now: DateTime<Utc>,
     ) {
-        self.entries.insert(
-            (principal.to_string(), key.to_string()),
+        self.insert(
+            principal,
+            key,
             Entry::Done {
                 fingerprint,
                 answer,
                 at: now,
             },
         );
-        if self.entries.len() >= 2 * self.after_sweep.max(1024) {
+        if self.len >= 2 * self.after_sweep.max(1024) {
             self.forget_expired(now);
         }
     }
 
     /// Forgets the answers older than [`RETENTION`], which are never replayed again.
     pub fn forget_expired(&mut self, now: DateTime<Utc>) {
-        self.entries
-            .retain(|_, e| !matches!(e, Entry::Done { at, .. } if now - *at >= RETENTION));
-        self.after_sweep = self.entries.len();
+        for keys in self.entries.values_mut() {
+            keys.retain(|_, e| !matches!(e, Entry::Done { at, .. } if now - *at >= RETENTION));
+        }
+        self.entries.retain(|_, keys| !keys.is_empty());
+        self.len = self.entries.values().map(HashMap::len).sum();
+        self.after_sweep = self.len;
     }
 
     /// How many keys are stored (running or answered).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Whether no key is stored.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Forgets a claimed key (the request failed validation, so it may be retried).
     pub fn abandon(&mut self, principal: &str, key: &str) {
-        self.entries
-            .remove(&(principal.to_string(), key.to_string()));
+        let Some(keys) = self.entries.get_mut(principal) else {
+            return;
+        };
+        if keys.remove(key).is_some() {
+            self.len -= 1;
+        }
+        if keys.is_empty() {
+            self.entries.remove(principal);
+        }
     }
 }
 
@@ -221,5 +244,23 @@ mod tests {
         ));
         store.forget_expired(t0 + RETENTION);
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn keys_are_per_principal_and_counted_over_all() {
+        let mut store = Store::default();
+        let t0: DateTime<Utc> = "2026-03-12T14:30:00Z".parse().unwrap();
+        assert!(matches!(store.claim("p", "k", [0; 32], t0), Claim::Run));
+        assert!(matches!(store.claim("q", "k", [1; 32], t0), Claim::Run));
+        assert!(matches!(
+            store.claim("p", "k", [0; 32], t0),
+            Claim::InProgress
+        ));
+        assert_eq!(store.len(), 2);
+        store.abandon("p", "k");
+        store.abandon("p", "never claimed");
+        assert_eq!(store.len(), 1);
+        assert!(store.is_claimed("q", "k", [1; 32]));
+        assert!(!store.is_claimed("p", "k", [0; 32]));
     }
 }

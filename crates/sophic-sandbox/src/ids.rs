@@ -69,6 +69,79 @@ impl IdGen {
     }
 }
 
+/// A short string kept in place: an id ([`IdGen::next`] makes 18 bytes) costs no allocation
+/// of its own, where a `String` is 24 bytes and an allocation. The world keeps several ids
+/// per order (its account, its position, its trades', its events'), so this is most of
+/// what an id costs (issue 10).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum ShortStr {
+    /// Up to [`ShortStr::INLINE`] bytes, in place.
+    Inline {
+        len: u8,
+        bytes: [u8; ShortStr::INLINE],
+    },
+    /// A longer string.
+    Heap(Box<str>),
+}
+
+impl ShortStr {
+    /// The most bytes kept in place (so that the whole is 24 bytes, a `String`'s size).
+    pub const INLINE: usize = 22;
+
+    /// `s`, in place when it fits.
+    pub fn new(s: &str) -> Self {
+        match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..s.len()].copy_from_slice(s.as_bytes());
+                ShortStr::Inline { len, bytes }
+            }
+            _ => ShortStr::Heap(s.into()),
+        }
+    }
+
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ShortStr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied whole from a str")
+            }
+            ShortStr::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for ShortStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for ShortStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for ShortStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for ShortStr {
+    fn from(s: &str) -> Self {
+        ShortStr::new(s)
+    }
+}
+
+impl PartialEq<str> for ShortStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +154,25 @@ mod tests {
         let (mut a, mut b) = (IdGen::new(42, Some(7)), IdGen::new(1, Some(7)));
         assert_eq!(a.secret("sk"), b.secret("sk"));
         assert_eq!(a.secret("sk").len(), 3 + 32);
+    }
+
+    #[test]
+    fn a_short_str_keeps_an_id_in_place_and_any_string_whole() {
+        assert_eq!(std::mem::size_of::<ShortStr>(), 24);
+        let id = IdGen::new(1, None).next("evt");
+        assert!(matches!(ShortStr::new(&id), ShortStr::Inline { .. }));
+        for s in [
+            "",
+            "é",
+            &id,
+            "0123456789012345678901",
+            "01234567890123456789012",
+        ] {
+            assert_eq!(ShortStr::new(s).as_str(), s);
+        }
+        assert!(matches!(
+            ShortStr::new("01234567890123456789012"),
+            ShortStr::Heap(_)
+        ));
     }
 }

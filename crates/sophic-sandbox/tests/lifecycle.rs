@@ -12,18 +12,24 @@ fn status(order: &Value) -> &str {
 }
 
 async fn event_names(env: &Env, order_id: &str) -> Vec<String> {
-    let events = env
-        .get(&format!("/events?resource[id]={order_id}"))
+    events_of(env, order_id)
         .await
-        .body;
-    let mut names: Vec<String> = events
-        .as_array()
-        .unwrap()
         .iter()
         .map(|e| e["name"].as_str().unwrap().to_string())
-        .collect();
-    names.reverse(); // newest first on the wire
-    names
+        .collect()
+}
+
+/// The events of `order_id`, oldest first.
+async fn events_of(env: &Env, order_id: &str) -> Vec<Value> {
+    let mut events = env
+        .get(&format!("/events?resource[id]={order_id}"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .clone();
+    events.reverse();
+    events
 }
 
 #[tokio::test]
@@ -384,4 +390,45 @@ async fn with_a_retention_old_settled_orders_and_their_events_are_forgotten() {
     );
     // The balances are the ledger's, not the orders': nothing moved back.
     assert!(sandbox.broken_invariants().is_empty());
+}
+
+#[tokio::test]
+async fn each_event_shows_the_order_as_it_was_at_that_event() {
+    let env = Env::new().await;
+    // A settled buy: four versions, each seen as the status changed.
+    let id = env.buy("ins_xyz789", "100.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut seen = vec![env.order(&id).await];
+    for seconds in [1, 1, 2] {
+        env.advance(seconds);
+        seen.push(env.order(&id).await);
+    }
+    let data: Vec<Value> = events_of(&env, &id)
+        .await
+        .iter()
+        .map(|e| e["data"].clone())
+        .collect();
+    assert_eq!(data, seen);
+    // Later versions set what earlier ones lacked (so a rewind has something to undo).
+    assert!(seen[0]["position"].is_null() && seen[0]["trades"] == serde_json::json!([]));
+    assert!(seen[2]["filled_at"].is_string() && seen[2]["settled_at"].is_null());
+    assert!(seen[3]["settled_at"].is_string());
+
+    // A cancelled buy: placed, then cancelled with its reason.
+    let id = env.buy("ins_xyz789", "50.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let placed = env.order(&id).await;
+    let cancelled = env.cancel(&id).await.body;
+    let data: Vec<Value> = events_of(&env, &id)
+        .await
+        .iter()
+        .map(|e| e["data"].clone())
+        .collect();
+    assert_eq!(data, [placed.clone(), cancelled.clone()]);
+    assert!(placed["cancelled_at"].is_null() && placed["cancelled_reason"].is_null());
+    assert_eq!(cancelled["cancelled_reason"], "user_request");
 }

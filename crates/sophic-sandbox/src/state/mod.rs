@@ -16,8 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sophic_client::types::{
-    CreateWebhookRequest, Order, Position, TradingStatus, UpdateWebhookRequest, Webhook,
-    WebhookDelivery,
+    CreateWebhookRequest, Position, TradingStatus, UpdateWebhookRequest, Webhook, WebhookDelivery,
 };
 
 use crate::clock::lock;
@@ -28,7 +27,7 @@ use std::sync::Arc;
 use crate::http::api::mutation::{Answer, KeyUse, answer};
 use crate::idempotency::Body;
 use crate::webhooks::Outcome;
-use crate::world::{AccountSpec, NewOrder, OauthClient, Principal, Timing, World};
+use crate::world::{AccountSpec, NewOrder, OauthClient, Principal, StoredOrder, Timing, World};
 use crate::{SandboxConfig, Shared, TestAccount};
 pub use journal::StateError;
 
@@ -289,7 +288,7 @@ pub(crate) enum Keyed {
     /// Answered before: replayed as it was.
     Earlier(Result<Answer, ApiError>),
     /// Made now.
-    Made(Result<Arc<Order>, ApiError>),
+    Made(Result<Arc<StoredOrder>, ApiError>),
 }
 
 impl Keyed {
@@ -302,7 +301,7 @@ impl Keyed {
         shared: &Shared,
         key: Option<&KeyUse>,
         at: DateTime<Utc>,
-        run: impl FnOnce() -> Result<Arc<Order>, ApiError>,
+        run: impl FnOnce() -> Result<Arc<StoredOrder>, ApiError>,
     ) -> Self {
         let may_be_answered =
             |k: &&KeyUse| shared.may_meet_other_answers() || k.generation() != shared.generation();
@@ -328,7 +327,7 @@ impl Keyed {
             Keyed::Earlier(answer) => answer,
             // The bytes sent are the bytes kept: no second copy of the order's version.
             Keyed::Made(Ok(order)) => {
-                let sent = answer(status, &*order);
+                let sent = answer(status, &order.to_order());
                 if let Some(key) = key {
                     let body = Body::Bytes(sent.1.clone());
                     key.settle(&mut lock(&shared.idempotency), Ok(body), status, at, true);
@@ -363,7 +362,7 @@ impl Keyed {
     /// The order made, if one was.
     pub(crate) fn order_id(&self) -> Option<String> {
         match self {
-            Keyed::Made(Ok(order)) => Some(order.id.clone()),
+            Keyed::Made(Ok(order)) => Some(order.id.to_string()),
             Keyed::Made(Err(_)) | Keyed::Earlier(_) => None,
         }
     }

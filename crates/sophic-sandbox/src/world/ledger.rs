@@ -3,6 +3,7 @@
 //! without the books seeing it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use foldhash::HashMap;
@@ -47,8 +48,8 @@ pub struct Account {
     pub professional: bool,
     cash: BTreeMap<Currency, Cash>,
     holdings: BTreeMap<String, Holding>,
-    /// Order ids, oldest first.
-    orders: Vec<String>,
+    /// Order ids, oldest first (shared with the orders).
+    orders: Vec<Arc<str>>,
 }
 
 impl Account {
@@ -73,7 +74,7 @@ impl Account {
     }
 
     /// Order ids, oldest first.
-    pub(super) fn order_ids(&self) -> &[String] {
+    pub(super) fn order_ids(&self) -> &[Arc<str>] {
         &self.orders
     }
 }
@@ -145,7 +146,7 @@ impl Ledger {
     }
 
     /// Records a new order of the account.
-    pub(super) fn add_order(&mut self, account: &str, order: String) {
+    pub(super) fn add_order(&mut self, account: &str, order: Arc<str>) {
         self.account_mut(account).orders.push(order);
     }
 

@@ -14,14 +14,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sophic_client::types::exhaustive;
 use sophic_client::types::{
-    CashBalance, Currency, ErrorCode, ErrorParamCode, EventName, Instrument, Order,
-    OrderCancelledReason, OrderPurpose, OrderSide, OrderStatus, OrderType, Position, Trade,
-    TradeStatus, TradingStatus,
+    CashBalance, Currency, ErrorCode, ErrorParamCode, EventName, Instrument, OrderCancelledReason,
+    OrderPurpose, OrderSide, OrderStatus, OrderType, Position, TradeStatus, TradingStatus,
 };
 
+mod code;
 mod credentials;
 mod events;
 mod ledger;
+mod order;
 mod rules;
 mod schedule;
 
@@ -31,6 +32,7 @@ pub use events::EventRecord;
 use events::{EventLog, OrderState, Subject, matured_event, order_event};
 pub use ledger::{Account, Cash, Holding};
 use ledger::{Ledger, Shortfall};
+pub use order::{StoredOrder, StoredTrade};
 use rules::{check_buy_rules, check_sell_rules, check_tradable};
 use schedule::Schedule;
 
@@ -119,7 +121,7 @@ pub struct NewOrder {
 
 /// A trade's notional, rounded so that the order's trades add up to the cents of their
 /// exact total (rounding each trade alone would let a run of tiny lots trade for 0.00).
-fn trade_notional(order: &Order, units: Decimal, price: Decimal) -> Option<Decimal> {
+fn trade_notional(order: &StoredOrder, units: Decimal, price: Decimal) -> Option<Decimal> {
     let mut exact = Decimal::ZERO;
     for trade in &order.trades {
         exact = exact.checked_add(trade.quantity.checked_mul(trade.price)?)?;
@@ -217,8 +219,10 @@ pub struct World {
     /// The last day whose midnight work (issues, rollovers, maturities) is done.
     today: NaiveDate,
     ledger: Ledger,
-    /// Shared with the events that saw each version; a change copies only a shared order.
-    orders: HashMap<String, Arc<Order>>,
+    /// Shared with the answers being sent; a change copies only a shared order.
+    orders: HashMap<Arc<str>, Arc<StoredOrder>>,
+    /// Each listing's four-field summary as its orders show it, shared by them.
+    summaries: HashMap<String, Arc<Instrument>>,
     schedule: Schedule,
     events: EventLog,
     credentials: Credentials,
@@ -251,6 +255,7 @@ impl World {
             today,
             ledger: Ledger::default(),
             orders: HashMap::default(),
+            summaries: HashMap::default(),
             schedule: Schedule::default(),
             events: EventLog::default(),
             credentials: Credentials::default(),
@@ -285,7 +290,7 @@ impl World {
             deliveries,
             ..
         } = self;
-        orders.retain(|_, o| !(Self::is_terminal(o) && o.modified_at < cutoff));
+        orders.retain(|_, o| !(o.is_terminal() && o.modified_at < cutoff));
         events.retain_orders(|order| orders.contains_key(order), cutoff);
         ledger.retain_orders(|order| orders.contains_key(order));
         deliveries.forget_finished_before(cutoff);
@@ -566,7 +571,7 @@ impl World {
         account_id: &str,
         new: NewOrder,
         now: DateTime<Utc>,
-    ) -> Result<Arc<Order>, ApiError> {
+    ) -> Result<Arc<StoredOrder>, ApiError> {
         let listing = self
             .listing(&new.instrument)
             .ok_or_else(|| {
@@ -642,17 +647,17 @@ impl World {
         purpose: OrderPurpose,
         figures: OrderFigures,
         now: DateTime<Utc>,
-    ) -> Arc<Order> {
-        let id = self.ids.next("ord");
-        let order = Order::from(exhaustive::Order {
+    ) -> Arc<StoredOrder> {
+        let id: Arc<str> = self.ids.next("ord").into();
+        let order = StoredOrder {
             id: id.clone(),
-            account: Some(account_id.to_string()),
-            status: OrderStatus::Placed,
-            order_type: OrderType::Market,
-            purpose,
+            account: account_id.into(),
+            status: OrderStatus::Placed.into(),
+            order_type: OrderType::Market.into(),
+            purpose: purpose.into(),
             position: None,
-            side: figures.side,
-            instrument: listing.summary(),
+            side: figures.side.into(),
+            instrument: self.summary(listing),
             cash_amount: figures.cash_amount,
             net_cash_amount: figures.net_cash_amount,
             quantity: figures.quantity,
@@ -668,12 +673,12 @@ impl World {
             trades: Vec::new(),
             created_at: now,
             modified_at: now,
-        });
+        };
         self.ledger.add_order(account_id, id.clone());
         let order = Arc::new(order);
         self.orders.insert(id.clone(), Arc::clone(&order));
         self.schedule_next(&id, now + self.rules.delays.placed);
-        self.record_event(account_id, &order, now);
+        self.record_event(account_id, &order);
         order
     }
 
@@ -721,11 +726,28 @@ impl World {
         }
     }
 
+    /// The summary of `listing` its orders show: the one shared by its earlier orders while
+    /// the listing's four summary fields stay as they were.
+    fn summary(&mut self, listing: &Listing) -> Arc<Instrument> {
+        let shown = &listing.instrument;
+        if let Some(summary) = self.summaries.get(&shown.id)
+            && summary.name == shown.name
+            && summary.symbol == shown.symbol
+            && summary.instrument_type == shown.instrument_type
+        {
+            return Arc::clone(summary);
+        }
+        let summary = Arc::new(listing.summary());
+        self.summaries
+            .insert(shown.id.clone(), Arc::clone(&summary));
+        summary
+    }
+
     /// An order of the account (shared: a clone of it is cheap, and outlives the lock).
-    pub fn order(&self, account_id: &str, order_id: &str) -> Result<&Arc<Order>, ApiError> {
+    pub fn order(&self, account_id: &str, order_id: &str) -> Result<&Arc<StoredOrder>, ApiError> {
         self.orders
             .get(order_id)
-            .filter(|o| o.account.as_deref() == Some(account_id))
+            .filter(|o| *o.account == *account_id)
             .ok_or_else(|| ApiError::not_found("order", order_id))
     }
 
@@ -733,7 +755,7 @@ impl World {
     pub fn orders_newest_first<'a>(
         &'a self,
         account: &'a Account,
-    ) -> impl Iterator<Item = &'a Arc<Order>> + 'a {
+    ) -> impl Iterator<Item = &'a Arc<StoredOrder>> + 'a {
         account
             .order_ids()
             .iter()
@@ -747,11 +769,11 @@ impl World {
         account_id: &str,
         order_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<Arc<Order>, ApiError> {
+    ) -> Result<Arc<StoredOrder>, ApiError> {
         let status = &self.order(account_id, order_id)?.status;
         // Contract section 6: an open order is cancelled, a cancelled one comes back
         // unchanged, the others refuse.
-        match status.exhaustive() {
+        match status.get().exhaustive() {
             exhaustive::OrderStatus::Placed
             | exhaustive::OrderStatus::Pending
             | exhaustive::OrderStatus::Executing => {
@@ -781,26 +803,26 @@ impl World {
             order.fees
         } else {
             let fees = cents(order.traded_notional * self.rules.fee_rate);
-            let account = order.account.clone().unwrap_or_default();
+            let account = order.account.clone();
             let currency = order.currency.clone();
             self.ledger.credit(&account, &currency, -fees);
             fees
         };
         let order = self.order_mut(order_id);
         order.fees = fees;
-        order.status = OrderStatus::Cancelled;
-        order.cancelled_reason = Some(reason);
+        order.status = OrderStatus::Cancelled.into();
+        order.cancelled_reason = Some(reason.into());
         order.cancelled_at = Some(now);
         order.modified_at = now;
         let order = Arc::clone(&self.orders[order_id]);
-        self.record_event(order.account.as_deref().unwrap_or_default(), &order, now);
+        self.record_event(&order.account, &order);
     }
 
     /// Releases what an open order reserved.
     fn release(&mut self, order_id: &str) {
         let order = &self.orders[order_id];
-        let account = order.account.as_deref().unwrap_or_default();
-        match order.side.exhaustive() {
+        let account = order.account.as_str();
+        match order.side.get().exhaustive() {
             // What earlier trades spent was released as they traded.
             exhaustive::OrderSide::Buy => {
                 let cash = order.cash_amount.unwrap_or_default() - order.traded_notional;
@@ -936,7 +958,7 @@ impl World {
             };
             let order = self.open_order(&account, &next, OrderPurpose::Rollover, figures, at);
             if let Some(h) = self.ledger.existing_holding_mut(&account, instrument) {
-                h.rolled_into = Some(order.id.clone());
+                h.rolled_into = Some(order.id.to_string());
                 h.modified_at = at;
             }
         }
@@ -955,15 +977,17 @@ impl World {
             .schedule
             .orders()
             .filter(|id| {
-                self.orders
-                    .get(*id)
-                    .is_some_and(|o| o.instrument.id == instrument && o.status.is_cancellable())
+                self.orders.get(*id).is_some_and(|o| {
+                    o.instrument.id == instrument && o.status.get().is_cancellable()
+                })
             })
             .map(str::to_string)
             .collect();
         // In placement order, so the same seed gives the same event ids.
         let mut open = open;
-        open.sort_by(|a, b| (self.orders[a].created_at, a).cmp(&(self.orders[b].created_at, b)));
+        open.sort_by(|a, b| {
+            (self.orders[a.as_str()].created_at, a).cmp(&(self.orders[b.as_str()].created_at, b))
+        });
         for order in open {
             self.cancel_with(&order, OrderCancelledReason::InstrumentNotTrading, at);
         }
@@ -1046,7 +1070,7 @@ impl World {
         let Some(order) = self.orders.get(order_id) else {
             return;
         };
-        let status = order.status.clone();
+        let status = order.status.get();
         fn listed<'w>(world: &'w World, order_id: &str) -> &'w Listing {
             world
                 .listing(&world.orders[order_id].instrument.id)
@@ -1094,7 +1118,7 @@ impl World {
                 let order = self.order_mut(order_id);
                 order.settled_at = Some(at);
                 for trade in &mut order.trades {
-                    trade.status = TradeStatus::Settled;
+                    trade.status = TradeStatus::Settled.into();
                 }
                 self.set_status(order_id, OrderStatus::Settled, at);
             }
@@ -1119,14 +1143,14 @@ impl World {
 
     fn set_status(&mut self, order_id: &str, status: OrderStatus, at: DateTime<Utc>) {
         let order = self.order_mut(order_id);
-        order.status = status;
+        order.status = status.into();
         order.modified_at = at;
         let order = Arc::clone(&self.orders[order_id]);
-        self.record_event(order.account.as_deref().unwrap_or_default(), &order, at);
+        self.record_event(&order.account, &order);
     }
 
     /// The order, to change: copied first only if an event still shares this version.
-    fn order_mut(&mut self, order_id: &str) -> &mut Order {
+    fn order_mut(&mut self, order_id: &str) -> &mut StoredOrder {
         Arc::make_mut(self.orders.get_mut(order_id).expect("the caller found it"))
     }
 
@@ -1158,7 +1182,7 @@ impl World {
         }
         let account = self
             .ledger
-            .get(order.account.as_deref().unwrap_or_default())
+            .get(&order.account)
             .expect("orders belong to accounts");
         let cash_total = account
             .cash_in(&order.currency)
@@ -1166,7 +1190,7 @@ impl World {
         let held = account
             .holding(&listing.instrument.id)
             .map_or(Decimal::ZERO, |h| h.quantity);
-        let balances_fit = match order.side.exhaustive() {
+        let balances_fit = match order.side.get().exhaustive() {
             exhaustive::OrderSide::Buy => held.checked_add(units).is_some(),
             exhaustive::OrderSide::Sell => cash_total.checked_add(notional).is_some(),
             exhaustive::OrderSide::Unknown(_) => false,
@@ -1175,7 +1199,7 @@ impl World {
             self.cancel_with(order_id, OrderCancelledReason::System, at);
             return Traded::Cancelled;
         }
-        let account_id = order.account.clone().unwrap_or_default();
+        let account_id = order.account.clone();
         // A position is opened (and given an id) only by the first fill of its instrument.
         let has_holding = self
             .ledger
@@ -1185,7 +1209,7 @@ impl World {
         let new_holding = (!has_holding).then(|| self.new_holding(Decimal::ZERO, at));
         let trade_id = self.ids.next("trd");
         // The trade's part of the reservation is spent now; the rest waits for later trades.
-        match order.side.exhaustive() {
+        match order.side.get().exhaustive() {
             exhaustive::OrderSide::Buy => {
                 self.ledger
                     .release_cash(&account_id, &order.currency, notional);
@@ -1204,7 +1228,7 @@ impl World {
             .holding_mut(&account_id, &listing.instrument.id, || {
                 new_holding.expect("made above when absent")
             });
-        match order.side.exhaustive() {
+        match order.side.get().exhaustive() {
             exhaustive::OrderSide::Buy => {
                 holding.quantity += units;
                 holding.automatic_rollover |= order.automatic_rollover;
@@ -1218,28 +1242,21 @@ impl World {
         // instead of copying it (a copy of a 2 KB order per fill).
         drop(order);
         let order = self.order_mut(order_id);
-        order.position = Some(position_id.clone());
+        order.position = Some(position_id.as_str().into());
         order.traded_quantity += units;
         order.traded_notional += notional;
         order.modified_at = at;
-        // A Trade is 680 bytes: a first push would reserve room for four (2.7 KB).
+        // Most orders trade once: a first push would reserve room for four.
         order.trades.reserve_exact(1);
-        order.trades.push(Trade::from(exhaustive::Trade {
-            id: trade_id,
-            order: order_id.to_string(),
-            account: account_id,
-            position: position_id,
-            side: order.side.clone(),
-            status: TradeStatus::Executed,
+        order.trades.push(StoredTrade {
+            id: trade_id.as_str().into(),
+            position: position_id.as_str().into(),
+            status: TradeStatus::Executed.into(),
             price,
             quantity: units,
-            quantity_currency: order.currency.clone(),
             notional,
-            notional_currency: order.currency.clone(),
-            counterparty: None,
-            instrument: listing.summary(),
             created_at: at,
-        }));
+        });
         if last {
             self.finish_fill(order_id, at);
             Traded::Filled
@@ -1253,9 +1270,9 @@ impl World {
     fn finish_fill(&mut self, order_id: &str, at: DateTime<Utc>) {
         self.release(order_id);
         let order = &self.orders[order_id];
-        let account = order.account.clone().unwrap_or_default();
+        let account = order.account.clone();
         let currency = order.currency.clone();
-        let fees = match order.side.exhaustive() {
+        let fees = match order.side.get().exhaustive() {
             exhaustive::OrderSide::Buy => order.fees,
             // Bounded: the notional is at most MAX_AMOUNT × MAX_PRICE, the rate below 1.
             exhaustive::OrderSide::Sell => cents(order.traded_notional * self.rules.fee_rate),
@@ -1273,7 +1290,7 @@ impl World {
     /// which the sandbox's limits keep out of reach).
     fn trade_figures(
         &self,
-        order: &Order,
+        order: &StoredOrder,
         listing: &Listing,
         price: Decimal,
     ) -> Option<TradeFigures> {
@@ -1283,7 +1300,7 @@ impl World {
         } else {
             listing.lot()
         };
-        match order.side.exhaustive() {
+        match order.side.get().exhaustive() {
             exhaustive::OrderSide::Buy => {
                 let net = order.net_cash_amount.unwrap_or_default() - order.traded_notional;
                 let all = net
@@ -1309,19 +1326,17 @@ impl World {
         }
     }
 
-    /// Whether an order is settled or cancelled.
-    pub fn is_terminal(order: &Order) -> bool {
-        order.status.is_terminal()
-    }
-
     // ---- events ---------------------------------------------------------------------
 
-    fn record_event(&mut self, account: &str, order: &Arc<Order>, at: DateTime<Utc>) {
+    /// Records `order`'s change, just made: the event's time is the order's `modified_at`
+    /// (which is how an event's `data` gets its `modified_at` back, [`OrderState`]).
+    fn record_event(&mut self, account: &str, order: &StoredOrder) {
+        let at = order.modified_at;
         let record = EventRecord {
-            id: self.ids.next("evt").into_boxed_str(),
+            id: self.ids.next("evt").as_str().into(),
             at,
             subject: Subject::Order {
-                order: order.id.as_str().into(),
+                order: Arc::clone(&order.id),
                 state: OrderState::of(order),
             },
         };
@@ -1334,9 +1349,9 @@ impl World {
         // The owners whose webhooks hear the account's events: the account itself and the
         // OAuth clients scoped to it (asked only of webhooks that exist, no list built).
         let is_owner = |owner: &str| credentials.hears(owner, account);
-        let name = order.status.event_name();
+        let name = order.status.get().event_name();
         // The order is in the event's state now, so it is the event's `data` as it is.
-        let event = || order_event(&record.id, order, at);
+        let event = || order_event(&record.id, &order.to_order(), at);
         deliveries.enqueue_event(&name, event, is_owner, ids, at);
         self.events.push(record);
     }
@@ -1345,7 +1360,7 @@ impl World {
     fn record_matured(&mut self, position: Position, at: DateTime<Utc>) {
         let position = Arc::new(position);
         let record = EventRecord {
-            id: self.ids.next("evt").into_boxed_str(),
+            id: self.ids.next("evt").as_str().into(),
             at,
             subject: Subject::Matured {
                 position: Arc::clone(&position),
@@ -1367,7 +1382,7 @@ impl World {
     /// The account an event is about.
     fn event_account<'a>(&'a self, record: &'a EventRecord) -> Option<&'a str> {
         match &record.subject {
-            Subject::Order { order, .. } => self.orders.get(&**order)?.account.as_deref(),
+            Subject::Order { order, .. } => Some(&self.orders.get(&**order)?.account),
             Subject::Matured { position } => Some(&position.account),
         }
     }
@@ -1386,7 +1401,10 @@ impl World {
     /// A stored event and, for an order's event, its order as it is now (shared), so that
     /// the event is rendered after the world lock is released; `None` if the order was
     /// forgotten.
-    pub fn event_source(&self, record: &EventRecord) -> Option<(EventRecord, Option<Arc<Order>>)> {
+    pub fn event_source(
+        &self,
+        record: &EventRecord,
+    ) -> Option<(EventRecord, Option<Arc<StoredOrder>>)> {
         let order = match record.order_id() {
             Some(id) => Some(Arc::clone(self.orders.get(id)?)),
             None => None,

@@ -18,7 +18,7 @@ use crate::http::query::{Query, page};
 use crate::http::spec;
 use crate::http::{AppState, Auth, Path};
 use crate::state::{Cancel, Place};
-use crate::world::{NewOrder, NewSide, Principal};
+use crate::world::{NewOrder, NewSide, Principal, StoredOrder};
 
 pub(super) async fn place_order(
     State(state): State<AppState>,
@@ -134,7 +134,7 @@ fn amount(body: &Value, name: &str) -> Result<Option<Decimal>, ApiError> {
     Ok(Some(amount))
 }
 
-fn order_filter(query: &Query) -> Result<impl Fn(&Order) -> bool + use<>, ApiError> {
+fn order_filter(query: &Query) -> Result<impl Fn(&StoredOrder) -> bool + use<>, ApiError> {
     // `status` and `side` are open enums in the spec: a value this sandbox does not know
     // is a filter that keeps nothing, not a refusal.
     let statuses: Vec<OrderStatus> = query
@@ -151,10 +151,10 @@ fn order_filter(query: &Query) -> Result<impl Fn(&Order) -> bool + use<>, ApiErr
     let instrument = query.get("instrument").map(str::to_string);
     let gte = query.instant("created[gte]")?;
     let lt = query.instant("created[lt]")?;
-    Ok(move |o: &Order| {
-        (statuses.is_empty() || statuses.contains(&o.status))
+    Ok(move |o: &StoredOrder| {
+        (statuses.is_empty() || statuses.contains(&o.status.get()))
             && instrument.as_ref().is_none_or(|i| &o.instrument.id == i)
-            && side.as_ref().is_none_or(|s| &o.side == s)
+            && side.as_ref().is_none_or(|s| o.side.is(s))
             && gte.is_none_or(|t| o.created_at >= t)
             && lt.is_none_or(|t| o.created_at < t)
     })
@@ -177,7 +177,7 @@ pub(super) async fn list_pending_orders(
     Path(account_id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let open = |o: &Order| o.status.is_open();
+    let open = |o: &StoredOrder| o.status.get().is_open();
     page_of_orders(
         &state,
         &principal,
@@ -193,7 +193,7 @@ fn page_of_orders(
     principal: &Principal,
     account_id: &str,
     query: &Query,
-    keep: impl Fn(&Order) -> bool,
+    keep: impl Fn(&StoredOrder) -> bool,
 ) -> Result<Response, ApiError> {
     let limit = query.limit()?;
     // The page holds shared orders, so it is serialized after the world lock is released.
@@ -208,7 +208,7 @@ fn page_of_orders(
             limit,
         )?
     };
-    let orders: Vec<&Order> = orders.iter().map(AsRef::as_ref).collect();
+    let orders: Vec<Order> = orders.iter().map(|o| o.to_order()).collect();
     Ok(json_response(StatusCode::OK, &orders))
 }
 
@@ -222,7 +222,7 @@ pub(super) async fn get_order(
         world.account_for(&principal, &account_id)?;
         Arc::clone(world.order(&account_id, &order_id)?)
     };
-    Ok(json_response(StatusCode::OK, &*order))
+    Ok(json_response(StatusCode::OK, &order.to_order()))
 }
 
 pub(super) async fn cancel_order(
