@@ -76,94 +76,177 @@ pub(crate) struct OperationRef(pub &'static str);
 
 /// A request as kept.
 #[derive(Debug)]
-struct Entry {
+pub(crate) struct Entry {
     at: DateTime<Utc>,
+    /// Its text fields, the request id last.
     arrived: Arrived,
     operation: &'static str,
     status: StatusCode,
-    request_id: Box<str>,
     order_id: Option<String>,
     dropped: bool,
 }
 
-/// The parts of a request kept before it is handled, copied out.
+/// The text fields of a request the journal keeps, in the order they are written into
+/// [`Arrived::text`].
+#[derive(Clone, Copy)]
+enum Field {
+    Path,
+    Query,
+    IdempotencyKey,
+    UserAgent,
+    ContentType,
+    Authorization,
+    RequestId,
+}
+
+const FIELDS: usize = 7;
+
+/// The parts of a request kept before it is handled, copied out into one string (one
+/// allocation a request, not one a field: the journal is on every request's path).
 #[derive(Debug)]
 pub(crate) struct Arrived {
     method: Method,
-    path: Box<str>,
-    query: Option<Box<str>>,
-    idempotency_key: Option<Box<str>>,
-    user_agent: Option<Box<str>>,
-    content_type: Option<Box<str>>,
-    /// The scheme alone.
-    authorization: Option<Box<str>>,
+    /// The fields, one after another.
+    text: String,
+    /// Where each field ends in `text` (each is at most [`MAX_FIELD`] bytes and an
+    /// ellipsis, so the whole fits a `u16`).
+    ends: [u16; FIELDS],
+    /// Which fields the request had, a bit each.
+    present: u8,
+}
+
+impl Arrived {
+    fn get(&self, field: Field) -> Option<&str> {
+        let i = field as usize;
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(usize::from(start)..usize::from(self.ends[i]))
+    }
+
+    /// Writes `field` with `write` (or marks it absent with `None`), bounded to
+    /// [`MAX_FIELD`] bytes cut at a character, with an ellipsis when cut.
+    fn put(&mut self, field: Field, write: Option<impl FnOnce(&mut String)>) {
+        let i = field as usize;
+        let start = self.text.len();
+        if let Some(write) = write {
+            write(&mut self.text);
+            if self.text.len() - start > MAX_FIELD {
+                let mut end = start + MAX_FIELD;
+                while !self.text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                self.text.truncate(end);
+                self.text.push('…');
+            }
+            self.present |= 1 << i;
+        }
+        self.ends[i] = u16::try_from(self.text.len()).unwrap_or(u16::MAX);
+    }
 }
 
 /// The most of a header's value, or of a path or query, the journal keeps (hyper admits
 /// headers of hundreds of kilobytes; 10,000 of them would be gigabytes).
 const MAX_FIELD: usize = 512;
 
-/// At most [`MAX_FIELD`] bytes of `text`, cut at a character.
-fn bounded(text: &str) -> Box<str> {
-    if text.len() <= MAX_FIELD {
-        return text.into();
-    }
-    let mut end = MAX_FIELD;
-    while !text.is_char_boundary(end) {
+/// Pushes as much of `part` as the field begun at `start` may still take: a little more
+/// than [`MAX_FIELD`] (so that [`Arrived::put`] sees it was cut), never a whole
+/// oversized value (the buffer would keep its room).
+fn push_bounded(text: &mut String, start: usize, part: &str) {
+    let room = (start + MAX_FIELD + 4).saturating_sub(text.len());
+    let mut end = part.len().min(room);
+    while !part.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &text[..end]).into()
+    text.push_str(&part[..end]);
 }
 
 /// A header's value as text (bytes that are not UTF-8 shown as replacement characters).
-fn copied(value: Option<&HeaderValue>) -> Option<Box<str>> {
-    value.map(|v| bounded(&String::from_utf8_lossy(v.as_bytes())))
+fn header_text(value: &HeaderValue) -> impl FnOnce(&mut String) + '_ {
+    |text| {
+        let bytes = value.as_bytes();
+        let start = text.len();
+        // A prefix a little longer than the bound decides every byte that is kept.
+        let prefix = &bytes[..bytes.len().min(MAX_FIELD + 4)];
+        push_bounded(text, start, &String::from_utf8_lossy(prefix));
+    }
 }
 
 /// `Authorization` without its credentials: a scheme (a short word of letters followed by
 /// a credential) and an ellipsis; anything else, only the ellipsis.
-fn redacted_authorization(value: &HeaderValue) -> Box<str> {
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let mut words = text.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some(scheme), Some(_))
-            if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
-        {
-            format!("{scheme} …").into()
+fn redacted_authorization(value: &HeaderValue) -> impl FnOnce(&mut String) + '_ {
+    |text| {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let mut words = value.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some(scheme), Some(_))
+                if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
+            {
+                text.push_str(scheme);
+                text.push_str(" …");
+            }
+            _ => text.push('…'),
         }
-        _ => "…".into(),
     }
 }
 
 /// A query with the values of parameters that look like credentials redacted.
-fn redacted_query(query: &str) -> Box<str> {
+fn redacted_query(query: &str) -> impl FnOnce(&mut String) + '_ {
     const SECRET: [&str; 6] = ["token", "key", "secret", "password", "signature", "auth"];
-    let parts: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if SECRET.iter().any(|s| name.to_ascii_lowercase().contains(s)) => {
-                format!("{name}=…")
+    |text| {
+        let start = text.len();
+        for (n, pair) in query.split('&').enumerate() {
+            if n > 0 {
+                push_bounded(text, start, "&");
             }
-            _ => pair.to_string(),
-        })
-        .collect();
-    bounded(&parts.join("&"))
+            match pair.split_once('=') {
+                Some((name, _)) if SECRET.iter().any(|s| name.to_ascii_lowercase().contains(s)) => {
+                    push_bounded(text, start, name);
+                    push_bounded(text, start, "=…");
+                }
+                _ => push_bounded(text, start, pair),
+            }
+        }
+    }
 }
 
 impl Arrived {
     /// What the journal keeps of a request, taken before it is handled.
     pub(crate) fn of(method: &Method, uri: &Uri, headers: &HeaderMap) -> Self {
-        Self {
+        let mut kept = Self {
             method: method.clone(),
-            path: bounded(uri.path()),
-            query: uri.query().map(redacted_query),
-            authorization: headers
+            text: String::with_capacity(160),
+            ends: [0; FIELDS],
+            present: 0,
+        };
+        let path = uri.path();
+        kept.put(
+            Field::Path,
+            Some(|text: &mut String| push_bounded(text, 0, path)),
+        );
+        kept.put(Field::Query, uri.query().map(redacted_query));
+        kept.put(
+            Field::IdempotencyKey,
+            headers
+                .get(sophic_client::headers::IDEMPOTENCY_KEY)
+                .map(header_text),
+        );
+        kept.put(
+            Field::UserAgent,
+            headers.get(header::USER_AGENT).map(header_text),
+        );
+        kept.put(
+            Field::ContentType,
+            headers.get(header::CONTENT_TYPE).map(header_text),
+        );
+        kept.put(
+            Field::Authorization,
+            headers
                 .get(header::AUTHORIZATION)
                 .map(redacted_authorization),
-            idempotency_key: copied(headers.get(sophic_client::headers::IDEMPOTENCY_KEY)),
-            user_agent: copied(headers.get(header::USER_AGENT)),
-            content_type: copied(headers.get(header::CONTENT_TYPE)),
-        }
+        );
+        kept
     }
 }
 
@@ -193,26 +276,50 @@ pub(crate) struct Journal {
     entries: VecDeque<Entry>,
 }
 
-fn text(value: &Option<Box<str>>) -> Option<String> {
-    value.as_deref().map(str::to_string)
-}
-
 impl Entry {
+    /// The record of `arrived`, answered so (made before the journal's lock is taken).
+    pub(crate) fn new(mut arrived: Arrived, at: DateTime<Utc>, answered: Answered) -> Self {
+        let Answered {
+            operation,
+            status,
+            request_id,
+            order_id,
+            dropped,
+        } = answered;
+        arrived.put(Field::RequestId, Some(header_text(&request_id)));
+        // The order a path names, when the handler did not say.
+        let order_id = order_id.or_else(|| {
+            let path = arrived.get(Field::Path)?;
+            let at = path.find("/orders/")?;
+            let id = path[at + "/orders/".len()..].split('/').next()?;
+            id.starts_with("ord_").then(|| id.to_string())
+        });
+        Self {
+            at,
+            arrived,
+            operation,
+            status,
+            order_id,
+            dropped,
+        }
+    }
+
     fn record(&self) -> RequestRecord {
         let a = &self.arrived;
+        let text = |field| a.get(field).map(str::to_string);
         RequestRecord {
             at: self.at,
             method: a.method.to_string(),
-            path: a.path.to_string(),
-            query: text(&a.query),
+            path: text(Field::Path).unwrap_or_default(),
+            query: text(Field::Query),
             operation: self.operation.to_string(),
             status: self.status.as_u16(),
-            request_id: self.request_id.to_string(),
-            idempotency_key: text(&a.idempotency_key),
+            request_id: text(Field::RequestId).unwrap_or_default(),
+            idempotency_key: text(Field::IdempotencyKey),
             order_id: self.order_id.clone(),
-            user_agent: text(&a.user_agent),
-            content_type: text(&a.content_type),
-            authorization: text(&a.authorization),
+            user_agent: text(Field::UserAgent),
+            content_type: text(Field::ContentType),
+            authorization: text(Field::Authorization),
             dropped: self.dropped,
         }
     }
@@ -223,43 +330,37 @@ impl Entry {
         };
         let a = &self.arrived;
         same(&filter.method, Some(a.method.as_str()))
-            && same(&filter.path, Some(&a.path))
+            && same(&filter.path, a.get(Field::Path))
             && same(&filter.operation, Some(self.operation))
             && filter.status.is_none_or(|s| s == self.status.as_u16())
-            && same(&filter.idempotency_key, a.idempotency_key.as_deref())
+            && same(&filter.idempotency_key, a.get(Field::IdempotencyKey))
             && same(&filter.order_id, self.order_id.as_deref())
     }
 }
 
 impl Journal {
-    /// Keeps one answered request, forgetting the oldest past the bound.
-    pub(crate) fn keep(&mut self, arrived: Arrived, at: DateTime<Utc>, answered: Answered) {
-        let Answered {
-            operation,
-            status,
-            request_id,
-            order_id,
-            dropped,
-        } = answered;
-        if self.entries.len() >= MAX_JOURNAL_REQUESTS {
-            self.entries.pop_front();
-        }
-        // The order a path names, when the handler did not say.
-        let order_id = order_id.or_else(|| {
-            let path = &arrived.path;
-            let at = path.find("/orders/")?;
-            let id = path[at + "/orders/".len()..].split('/').next()?;
-            id.starts_with("ord_").then(|| id.to_string())
-        });
-        self.entries.push_back(Entry {
-            at,
-            arrived,
-            operation,
-            status,
-            request_id: String::from_utf8_lossy(request_id.as_bytes()).into(),
-            order_id,
-            dropped,
-        });
+    /// Keeps one answered request in `journal`: the record is made before the lock is
+    /// taken and the oldest, forgotten past the bound, is dropped after it is released.
+    pub(crate) fn keep(
+        journal: &std::sync::Mutex<Journal>,
+        arrived: Arrived,
+        at: DateTime<Utc>,
+        answered: Answered,
+    ) {
+        let entry = Entry::new(arrived, at, answered);
+        let forgotten = crate::clock::lock(journal).push(entry);
+        drop(forgotten);
+    }
+
+    /// Keeps `entry`, giving back the oldest when past the bound.
+    fn push(&mut self, entry: Entry) -> Option<Entry> {
+        let forgotten = if self.entries.len() >= MAX_JOURNAL_REQUESTS {
+            self.entries.pop_front()
+        } else {
+            None
+        };
+        self.entries.push_back(entry);
+        forgotten
     }
 
     /// The records `filter` matches, oldest first (the latest `limit` of them).
@@ -298,7 +399,7 @@ mod tests {
                 order_id: None,
                 dropped: false,
             };
-            journal.keep(arrived, at, answered);
+            journal.push(Entry::new(arrived, at, answered));
         }
         let all = journal.matching(&RequestFilter::default());
         assert_eq!(all.len(), MAX_JOURNAL_REQUESTS);
@@ -326,23 +427,42 @@ mod tests {
             .parse()
             .unwrap();
         let kept = Arrived::of(&Method::GET, &uri, &headers);
-        assert_eq!(kept.authorization.as_deref(), Some("…"));
+        assert_eq!(kept.get(Field::Authorization), Some("…"));
         assert_eq!(
-            kept.query.as_deref(),
+            kept.get(Field::Query),
             Some("access_token=…&limit=5&apiKey=…")
         );
-        assert!(kept.user_agent.as_deref().unwrap().len() <= MAX_FIELD + "…".len());
+        let agent = kept.get(Field::UserAgent).unwrap();
+        assert_eq!(agent.len(), MAX_FIELD + "…".len());
+        assert!(agent.ends_with('…'));
+        // The oversized value was never copied whole: the record keeps no room for it.
+        assert!(
+            kept.text.capacity() < 4 * MAX_FIELD,
+            "{}",
+            kept.text.capacity()
+        );
+        assert_eq!(kept.get(Field::Path), Some("/instruments"));
+        assert_eq!(kept.get(Field::IdempotencyKey), None);
+        // A value cut inside a character is cut before it.
+        let mut wide = HeaderMap::new();
+        wide.insert(
+            header::USER_AGENT,
+            HeaderValue::from_str(&format!("a{}", "é".repeat(MAX_FIELD))).unwrap(),
+        );
+        let kept = Arrived::of(&Method::GET, &uri, &wide);
+        let agent = kept.get(Field::UserAgent).unwrap();
+        assert_eq!(agent.len(), MAX_FIELD - 1 + "…".len());
         headers.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer eyJ.x.y"),
         );
         let kept = Arrived::of(&Method::GET, &uri, &headers);
-        assert_eq!(kept.authorization.as_deref(), Some("Bearer …"));
+        assert_eq!(kept.get(Field::Authorization), Some("Bearer …"));
         headers.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer:tok"),
         );
         let kept = Arrived::of(&Method::GET, &uri, &headers);
-        assert_eq!(kept.authorization.as_deref(), Some("…"));
+        assert_eq!(kept.get(Field::Authorization), Some("…"));
     }
 }

@@ -176,7 +176,7 @@ async fn front(State(state): State<AppState>, mut request: Request, next: Next) 
             dropped: false,
         };
         let at = state.clock.now();
-        lock(&state.request_log).keep(arrived, at, answered);
+        crate::requests::Journal::keep(&state.request_log, arrived, at, answered);
     }
     response
 }
@@ -281,7 +281,12 @@ async fn checked_and_faulted(
                         .map(|o| o.0),
                     dropped: true,
                 };
-                lock(&state.request_log).keep(arrived, state.clock.now(), answered);
+                crate::requests::Journal::keep(
+                    &state.request_log,
+                    arrived,
+                    state.clock.now(),
+                    answered,
+                );
             }
             if let Some(ConnectionKiller(kill)) = killer {
                 kill.notify_one();
