@@ -101,8 +101,13 @@ impl Store {
             Some(keys) => keys,
             None => self.entries.entry(principal.to_string()).or_default(),
         };
-        if keys.insert(key.into(), entry).is_none() {
-            self.len += 1;
+        // A key already there keeps its allocation (a claimed key is finished in place).
+        match keys.get_mut(key) {
+            Some(slot) => *slot = entry,
+            None => {
+                keys.insert(key.into(), entry);
+                self.len += 1;
+            }
         }
     }
 
@@ -262,5 +267,16 @@ mod tests {
         assert_eq!(store.len(), 1);
         assert!(store.is_claimed("q", "k", [1; 32]));
         assert!(!store.is_claimed("p", "k", [0; 32]));
+        // Finishing a claimed key replaces it in place: still one key, now answered.
+        let answer = Stored {
+            status: StatusCode::CREATED,
+            body: Body::Bytes(Bytes::from_static(b"{}")),
+        };
+        store.finish("q", "k", answer, t0);
+        assert_eq!(store.len(), 1);
+        assert!(matches!(
+            store.claim("q", "k", [1; 32], t0),
+            Claim::Replay(_)
+        ));
     }
 }

@@ -90,14 +90,14 @@ impl ShortStr {
 
     /// `s`, in place when it fits.
     pub fn new(s: &str) -> Self {
-        match u8::try_from(s.len()) {
-            Ok(len) if s.len() <= Self::INLINE => {
-                let mut bytes = [0; Self::INLINE];
-                bytes[..s.len()].copy_from_slice(s.as_bytes());
-                ShortStr::Inline { len, bytes }
-            }
-            _ => ShortStr::Heap(s.into()),
+        if s.len() > Self::INLINE {
+            return ShortStr::Heap(s.into());
         }
+        let mut bytes = [0; Self::INLINE];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        // At most INLINE (22) bytes, so the length fits.
+        let len = u8::try_from(s.len()).unwrap_or(u8::MAX);
+        ShortStr::Inline { len, bytes }
     }
 
     /// The string.

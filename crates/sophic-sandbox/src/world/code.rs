@@ -84,108 +84,58 @@ impl<T: Code + std::fmt::Display> std::fmt::Display for Coded<T> {
     }
 }
 
-impl Code for OrderStatus {
-    const TABLE: &'static [Self] = &[
-        OrderStatus::Placed,
-        OrderStatus::Pending,
-        OrderStatus::Executing,
-        OrderStatus::Filled,
-        OrderStatus::Settled,
-        OrderStatus::Cancelled,
-    ];
-    const UNKNOWN: Self = OrderStatus::Unknown(String::new());
-    fn code(&self) -> u8 {
-        match self.exhaustive() {
-            exhaustive::OrderStatus::Placed => 0,
-            exhaustive::OrderStatus::Pending => 1,
-            exhaustive::OrderStatus::Executing => 2,
-            exhaustive::OrderStatus::Filled => 3,
-            exhaustive::OrderStatus::Settled => 4,
-            exhaustive::OrderStatus::Cancelled => 5,
-            exhaustive::OrderStatus::Unknown(_) => Self::NONE,
+/// `impl Code` for an enum from one list of its variants: the table in that order, and
+/// the encoding an exhaustive `match` on the enum's twin (so a variant added to the spec
+/// fails to compile here, and the table and the match cannot disagree).
+macro_rules! code {
+    ($enum:ident { $($variant:ident),+ $(,)? }) => {
+        impl Code for $enum {
+            const TABLE: &'static [Self] = &[$($enum::$variant),+];
+            const UNKNOWN: Self = $enum::Unknown(String::new());
+            fn code(&self) -> u8 {
+                // Exhaustive: a variant added to the spec fails to compile here.
+                let known = match self.exhaustive() {
+                    $(exhaustive::$enum::$variant => $enum::$variant,)+
+                    exhaustive::$enum::Unknown(_) => return Self::NONE,
+                };
+                Self::TABLE
+                    .iter()
+                    .position(|value| *value == known)
+                    .and_then(|i| u8::try_from(i).ok())
+                    .unwrap_or(Self::NONE)
+            }
         }
-    }
+    };
 }
 
-impl Code for TradeStatus {
-    const TABLE: &'static [Self] = &[
-        TradeStatus::Executed,
-        TradeStatus::Settled,
-        TradeStatus::Cancelled,
-    ];
-    const UNKNOWN: Self = TradeStatus::Unknown(String::new());
-    fn code(&self) -> u8 {
-        match self.exhaustive() {
-            exhaustive::TradeStatus::Executed => 0,
-            exhaustive::TradeStatus::Settled => 1,
-            exhaustive::TradeStatus::Cancelled => 2,
-            exhaustive::TradeStatus::Unknown(_) => Self::NONE,
-        }
-    }
-}
-
-impl Code for OrderSide {
-    const TABLE: &'static [Self] = &[OrderSide::Buy, OrderSide::Sell];
-    const UNKNOWN: Self = OrderSide::Unknown(String::new());
-    fn code(&self) -> u8 {
-        match self.exhaustive() {
-            exhaustive::OrderSide::Buy => 0,
-            exhaustive::OrderSide::Sell => 1,
-            exhaustive::OrderSide::Unknown(_) => Self::NONE,
-        }
-    }
-}
-
-impl Code for OrderType {
-    const TABLE: &'static [Self] = &[OrderType::Market];
-    const UNKNOWN: Self = OrderType::Unknown(String::new());
-    fn code(&self) -> u8 {
-        match self.exhaustive() {
-            exhaustive::OrderType::Market => 0,
-            exhaustive::OrderType::Unknown(_) => Self::NONE,
-        }
-    }
-}
-
-impl Code for OrderPurpose {
-    const TABLE: &'static [Self] = &[
-        OrderPurpose::UserRequest,
-        OrderPurpose::Rollover,
-        OrderPurpose::SquareOff,
-        OrderPurpose::Backfill,
-    ];
-    const UNKNOWN: Self = OrderPurpose::Unknown(String::new());
-    fn code(&self) -> u8 {
-        match self.exhaustive() {
-            exhaustive::OrderPurpose::UserRequest => 0,
-            exhaustive::OrderPurpose::Rollover => 1,
-            exhaustive::OrderPurpose::SquareOff => 2,
-            exhaustive::OrderPurpose::Backfill => 3,
-            exhaustive::OrderPurpose::Unknown(_) => Self::NONE,
-        }
-    }
-}
-
-impl Code for OrderCancelledReason {
-    const TABLE: &'static [Self] = &[
-        OrderCancelledReason::UserRequest,
-        OrderCancelledReason::InsufficientFunds,
-        OrderCancelledReason::InsufficientUnits,
-        OrderCancelledReason::InstrumentNotTrading,
-        OrderCancelledReason::System,
-    ];
-    const UNKNOWN: Self = OrderCancelledReason::Unknown(String::new());
-    fn code(&self) -> u8 {
-        match self.exhaustive() {
-            exhaustive::OrderCancelledReason::UserRequest => 0,
-            exhaustive::OrderCancelledReason::InsufficientFunds => 1,
-            exhaustive::OrderCancelledReason::InsufficientUnits => 2,
-            exhaustive::OrderCancelledReason::InstrumentNotTrading => 3,
-            exhaustive::OrderCancelledReason::System => 4,
-            exhaustive::OrderCancelledReason::Unknown(_) => Self::NONE,
-        }
-    }
-}
+code!(OrderStatus {
+    Placed,
+    Pending,
+    Executing,
+    Filled,
+    Settled,
+    Cancelled
+});
+code!(TradeStatus {
+    Executed,
+    Settled,
+    Cancelled
+});
+code!(OrderSide { Buy, Sell });
+code!(OrderType { Market });
+code!(OrderPurpose {
+    UserRequest,
+    Rollover,
+    SquareOff,
+    Backfill
+});
+code!(OrderCancelledReason {
+    UserRequest,
+    InsufficientFunds,
+    InsufficientUnits,
+    InstrumentNotTrading,
+    System
+});
 
 #[cfg(test)]
 mod tests {
