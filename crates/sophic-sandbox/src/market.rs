@@ -2,6 +2,7 @@
 //! weeks (extended as the clock reaches each issue date), and their prices on the clock
 //! (contract sections 10 and 11).
 
+use bytes::Bytes;
 use chrono::{Datelike, NaiveDate, TimeDelta, Weekday};
 use foldhash::HashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -34,6 +35,11 @@ pub struct Listing {
     series: Option<usize>,
     /// The most units one trade carries; a larger order fills in several trades.
     lot: Decimal,
+    /// The instrument's answer as sent, and the day it was rendered for: the rendering is
+    /// most of a `GET /instruments/{id}`'s cost, and only `days_to_maturity` moves with
+    /// the date. Every change to the listing goes through [`Market::get_mut`], which
+    /// forgets it.
+    shown: Option<(NaiveDate, Bytes)>,
 }
 
 /// The lot every instrument starts with: 10,000 units, so the demo's 100.00 (and any order
@@ -148,6 +154,12 @@ impl Listing {
         let mut instrument = self.instrument.clone();
         instrument.days_to_maturity = instrument.maturity_date.map(|m| (m - today).num_days());
         instrument
+    }
+
+    /// [`Listing::full`] as JSON, in an allocation of its own size.
+    fn render(&self, today: NaiveDate) -> Bytes {
+        let json = serde_json::to_vec(&self.full(today)).expect("an instrument serializes");
+        Bytes::from(json.into_boxed_slice())
     }
 }
 
@@ -359,8 +371,30 @@ impl Market {
         self.index.get(id).map(|&i| &self.listings[i])
     }
 
+    /// An instrument by id, to change: its rendered answer is forgotten.
     pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Listing> {
-        self.index.get(id).map(|&i| &mut self.listings[i])
+        let listing = &mut self.listings[*self.index.get(id)?];
+        listing.shown = None;
+        Some(listing)
+    }
+
+    /// The instrument's JSON answer on `today`: rendered once a day, and again after any
+    /// change to it.
+    pub(crate) fn shown(&mut self, id: &str, today: NaiveDate) -> Option<Bytes> {
+        let listing = &mut self.listings[*self.index.get(id)?];
+        if let Some((day, bytes)) = &listing.shown
+            && *day == today
+        {
+            debug_assert_eq!(
+                bytes,
+                &listing.render(today),
+                "{id}'s kept answer went stale: a change bypassed Market::get_mut"
+            );
+            return Some(bytes.clone());
+        }
+        let bytes = listing.render(today);
+        listing.shown = Some((today, bytes.clone()));
+        Some(bytes)
     }
 
     /// Every instrument, in listing order.
@@ -397,6 +431,7 @@ fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
         goes_through_auction: true,
         series: Some(series),
         lot: DEFAULT_LOT,
+        shown: None,
         instrument: Instrument::from(exhaustive::Instrument {
             id: format!("ins_{}_{stamp}", s.key),
             name: format!("{} {}", s.name, maturity.format("%Y-%m-%d")),
@@ -615,6 +650,7 @@ fn bonds() -> Vec<Listing> {
                 goes_through_auction: false,
                 series: None,
                 lot: DEFAULT_LOT,
+                shown: None,
                 instrument: Instrument::from(exhaustive::Instrument {
                     id: s.id.into(),
                     name: s.name.into(),

@@ -70,10 +70,6 @@ pub(crate) struct RequestId(pub HeaderValue);
 #[derive(Clone, Debug)]
 pub(crate) struct OrderRef(pub String);
 
-/// The operation a request was routed to (set by the fault layer, which knows it).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct OperationRef(pub &'static str);
-
 /// A request as kept.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -177,12 +173,16 @@ fn header_text(value: &HeaderValue) -> impl FnOnce(&mut String) + '_ {
 /// a credential) and an ellipsis; anything else, only the ellipsis.
 fn redacted_authorization(value: &HeaderValue) -> impl FnOnce(&mut String) + '_ {
     |text| {
-        let value = String::from_utf8_lossy(value.as_bytes());
-        let mut words = value.split_whitespace();
-        match (words.next(), words.next()) {
-            (Some(scheme), Some(_))
-                if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
-            {
+        // Read as bytes (paid on every request; a token is a few hundred of them): a
+        // scheme is ASCII letters, and what separates it from the credential is a space
+        // or a tab.
+        let value = value.as_bytes().trim_ascii_start();
+        let scheme = value.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let rest = &value[scheme..];
+        let credential_follows =
+            rest.first().is_some_and(u8::is_ascii_whitespace) && !rest.trim_ascii().is_empty();
+        match std::str::from_utf8(&value[..scheme]) {
+            Ok(scheme) if (1..=16).contains(&scheme.len()) && credential_follows => {
                 text.push_str(scheme);
                 text.push_str(" …");
             }
@@ -464,5 +464,16 @@ mod tests {
         );
         let kept = Arrived::of(&Method::GET, &uri, &headers);
         assert_eq!(kept.get(Field::Authorization), Some("…"));
+        for (sent, kept_as) in [
+            ("\tbasic  dXNlcjpwYXNz", "basic …"),
+            ("Bearer", "…"),
+            ("Bearer \t ", "…"),
+            ("AVeryLongSchemeName tok", "…"),
+            ("Bearer2 tok", "…"),
+        ] {
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(sent).unwrap());
+            let kept = Arrived::of(&Method::GET, &uri, &headers);
+            assert_eq!(kept.get(Field::Authorization), Some(kept_as), "{sent:?}");
+        }
     }
 }

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Env, buy};
+use serde_json::json;
 use sophic_sandbox::AccountSpec;
 
 async fn token(env: &Env, form: &[(&str, &str)]) -> common::Answer {
@@ -171,4 +172,33 @@ async fn instruments_list_the_seeded_market() {
     let one = env.get("/instruments/ins_xyz789").await;
     assert_eq!(one.body["days_to_maturity"], 1099);
     assert_eq!(env.get("/instruments/ins_nope").await.status, 404);
+}
+
+/// The sandbox keeps an instrument's rendered answer for the day: a change to the
+/// instrument, or the next day, is shown at once, and the kept answer is the rendering.
+#[tokio::test]
+async fn an_instrument_answer_follows_its_changes_and_the_date() {
+    let env = Env::new().await;
+    let before = env.get("/instruments/ins_xyz789").await.body;
+    assert_eq!(before["trading_status"], "buy_sell");
+    let listed = env.get("/instruments").await.body;
+    let listed = listed.as_array().unwrap().iter();
+    assert_eq!(
+        listed.clone().find(|i| i["id"] == "ins_xyz789"),
+        Some(&before)
+    );
+    let changed = env
+        .send(
+            env.http
+                .put(env.url("/sandbox/instruments/ins_xyz789"))
+                .json(&json!({"trading_status": "sell_only"})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let after = env.get("/instruments/ins_xyz789").await.body;
+    assert_eq!(after["trading_status"], "sell_only");
+    env.advance(86_400);
+    let tomorrow = env.get("/instruments/ins_xyz789").await.body;
+    assert_eq!(tomorrow["days_to_maturity"], 1098);
+    assert_eq!(tomorrow["trading_status"], "sell_only");
 }

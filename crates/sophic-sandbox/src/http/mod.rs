@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -108,11 +108,8 @@ where
 struct ConnectionKiller(Arc<Notify>);
 
 pub(crate) fn router(state: AppState) -> Router {
-    let api = api::routes()
-        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
-        .layer(middleware::from_fn_with_state(state.clone(), catch_up));
     Router::new()
-        .merge(api)
+        .merge(api::routes())
         .nest("/sandbox", control::routes())
         .fallback(|| async {
             ApiError::new(
@@ -137,33 +134,47 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The front of every request: the guard's checks ([`guard::admit`]), then the handler;
-/// every answer, refusals included, carries a `Request-Id`. One layer for both, since each
+/// The front of every request: the guard's checks ([`guard::admit`]); for an operation
+/// of the Orders API, the lifecycle caught up with real time
+/// ([`Shared::catch_up`](crate::Shared::catch_up)), its parameters checked and its faults
+/// applied ([`checked_and_faulted`]); then the router and the handler. Every answer,
+/// refusals included, carries a `Request-Id`. One layer for all of it, since each
 /// `from_fn` layer costs its own boxed future and service clone on every request.
 async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let id = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
-    let id = HeaderValue::from_str(&id).expect("ascii");
+    let id = request_id(state.requests.fetch_add(1, Ordering::Relaxed) + 1);
     // API requests go to the request journal; the control plane's do not.
     let arrived = (!request.uri().path().starts_with("/sandbox"))
         .then(|| crate::requests::Arrived::of(request.method(), request.uri(), request.headers()));
+    // The spec's operation, matched as the router matches it (`{parameter}` is one
+    // non-empty segment, literal segments win): none for a path the router refuses.
+    let operation = arrived.as_ref().and_then(|_| {
+        sophic_client::Operation::find(
+            sophic_client::OPERATIONS,
+            request.method().as_str(),
+            request.uri().path(),
+        )
+    });
     if arrived.is_some() {
         request
             .extensions_mut()
             .insert(crate::requests::RequestId(id.clone()));
     }
     let mut response = match guard::admit(&state, request).await {
-        Ok(request) => next.run(request).await,
+        Ok(request) => match operation {
+            Some(operation) => {
+                // In real time, orders move on their own: what fell due runs first.
+                state.catch_up();
+                checked_and_faulted(&state, request, next, operation.id).await
+            }
+            None => next.run(request).await,
+        },
         Err(refusal) => refusal,
     };
     response
         .headers_mut()
         .insert(sophic_client::headers::REQUEST_ID, id.clone());
     if let Some(arrived) = arrived {
-        let operation = response
-            .extensions()
-            .get::<crate::requests::OperationRef>()
-            .map_or("unknown", |o| o.0);
+        let operation = operation.map_or("unknown", |o| o.id);
         let order = response
             .extensions_mut()
             .remove::<crate::requests::OrderRef>()
@@ -181,35 +192,20 @@ async fn front(State(state): State<AppState>, mut request: Request, next: Next) 
     response
 }
 
-/// In real time, orders move on their own: run what fell due before answering.
-async fn catch_up(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    state.catch_up();
-    next.run(request).await
-}
-
-/// The operationId of orders.yaml for a matched route (from the spec's generated table).
-fn operation_id(method: &str, path: &str) -> &'static str {
-    sophic_client::Operation::at(method, path).map_or("unknown", |op| op.id)
+/// The `n`th request's id: `req_` and 12 hex digits of `n` scrambled (so that ids do not
+/// read as a count), written without a format string.
+fn request_id(n: u64) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let scrambled = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16;
+    let mut id = *b"req_000000000000";
+    for (i, digit) in id[4..].iter_mut().rev().enumerate() {
+        *digit = HEX[((scrambled >> (4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id).expect("ascii")
 }
 
 /// Refuses query and header parameters that break the spec ([`spec::check_parameters`]),
-/// then applies the first armed fault that matches the request's operation. (One layer
-/// for both: both are decided per operation, and each layer costs a boxed future.)
-async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let operation = operation_id(request.method().as_str(), &path);
-    let mut response = checked_and_faulted(&state, request, next, operation).await;
-    // For the request journal, which sees the request before it is routed.
-    response
-        .extensions_mut()
-        .insert(crate::requests::OperationRef(operation));
-    response
-}
-
+/// then applies the first armed fault that matches the request's operation.
 async fn checked_and_faulted(
     state: &AppState,
     mut request: Request,
@@ -369,5 +365,16 @@ pub(crate) async fn serve(listener: TcpListener, state: AppState) {
                 _ = kill.notified() => {}
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_request_id_is_req_and_twelve_hex_digits_of_the_scrambled_count() {
+        for n in [0, 1, 2, 255, 4096, 1 << 40, u64::MAX - 1, u64::MAX] {
+            let spelled = format!("req_{:012x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16);
+            assert_eq!(super::request_id(n).to_str().unwrap(), spelled, "n = {n}");
+        }
     }
 }

@@ -447,6 +447,11 @@ impl World {
         self.market.get(id)
     }
 
+    /// An instrument's JSON answer on `today` (rendered once a day and after each change).
+    pub fn shown_instrument(&mut self, id: &str, today: NaiveDate) -> Option<bytes::Bytes> {
+        self.market.shown(id, today)
+    }
+
     /// Every instrument, full.
     pub fn instruments(&self, now: DateTime<Utc>) -> Vec<Instrument> {
         self.market

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::json_response;
+use super::{json_response, send_json};
 use crate::clock::lock;
 use crate::error::ApiError;
 use crate::http::{AppState, Auth, Path};
@@ -20,9 +20,8 @@ pub(super) async fn get_instrument(
     Path(instrument_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let today = state.clock.now().date_naive();
-    let instrument = lock(&state.world)
-        .listing(&instrument_id)
-        .map(|listing| listing.full(today))
+    let shown = lock(&state.world)
+        .shown_instrument(&instrument_id, today)
         .ok_or_else(|| ApiError::not_found("instrument", &instrument_id))?;
-    Ok(json_response(StatusCode::OK, &instrument))
+    Ok(send_json(StatusCode::OK, shown))
 }

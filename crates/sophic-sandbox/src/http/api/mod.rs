@@ -11,7 +11,8 @@ mod orders;
 mod webhooks;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use serde::Serialize;
@@ -64,4 +65,9 @@ pub(crate) fn routes() -> Router<AppState> {
 
 pub(super) fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
     (status, axum::Json(value)).into_response()
+}
+
+/// An answer already rendered as JSON (kept for replay, or for the day).
+pub(super) fn send_json(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -187,7 +187,7 @@ pub(crate) fn answer<T: Serialize>(status: StatusCode, value: &T) -> Answer {
 }
 
 fn send((status, body): Answer) -> Response {
-    (status, [("content-type", "application/json")], body).into_response()
+    super::send_json(status, body)
 }
 
 impl Mutation {
