@@ -186,6 +186,31 @@ fn a_request_path_finds_its_operation_in_the_spec_table() {
     assert_eq!(find("POST", "/accounts/a/b/orders"), None);
     assert_eq!(find("POST", "/accounts/acc_1/orders/"), None);
     assert_eq!(find("DELETE", "/instruments"), None);
+    assert_eq!(find("GET", "/instruments"), Some("list_instruments"));
+    assert_eq!(find("GET", "/instruments/ins_1"), Some("get_instrument"));
+    assert_eq!(find("GET", "/instrument/ins_1"), None);
+    assert_eq!(find("GET", ""), None);
+    assert_eq!(find("GET", "/"), None);
+    // A literal segment wins over a placeholder.
+    assert_eq!(
+        find("GET", "/accounts/acc_1/orders/pending"),
+        Some("list_pending_orders")
+    );
+    assert_eq!(
+        find("GET", "/accounts/acc_1/orders/ord_1"),
+        Some("get_order")
+    );
+    // Every operation is found at its own template with its parameters filled in.
+    for op in OPERATIONS {
+        let path = op
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x_1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let found = Operation::find(OPERATIONS, op.method, &path).map(|op| op.id);
+        assert_eq!(found, Some(op.id), "{}", op.path);
+    }
     // What a body must be comes from the spec's requestBody and x-max-body-bytes.
     assert_eq!(Operation::PLACE_ORDER.media, Some("application/json"));
     assert_eq!(

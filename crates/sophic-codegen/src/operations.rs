@@ -262,37 +262,59 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> Result<usize, 
             /// this operation's: each `{parameter}` of the template stands for one
             /// non-empty segment.
             pub fn matches_path(&self, path: &str) -> bool {
-                let mut sent = path.split('/');
-                let mut template = self.path.split('/');
+                self.literal_segments_matching(path).is_some()
+            }
+
+            /// How many of the template's segments are literal when `path` is this
+            /// operation's; `None` when it is not. One pass over both, byte by byte (the
+            /// sandbox pays it on every request).
+            fn literal_segments_matching(&self, path: &str) -> Option<usize> {
+                let (mut template, mut sent) = (self.path.as_bytes(), path.as_bytes());
+                let mut literal = 0;
                 loop {
-                    match (template.next(), sent.next()) {
-                        (None, None) => return true,
-                        (Some(t), Some(s)) if t.starts_with('{') && t.ends_with('}') => {
-                            if s.is_empty() {
-                                return false;
-                            }
+                    let t_end = template.iter().position(|&b| b == b'/').unwrap_or(template.len());
+                    let s_end = sent.iter().position(|&b| b == b'/').unwrap_or(sent.len());
+                    let (t, s) = (&template[..t_end], &sent[..s_end]);
+                    if t.starts_with(b"{") && t.ends_with(b"}") {
+                        if s.is_empty() {
+                            return None;
                         }
-                        (Some(t), Some(s)) if t == s => {}
-                        _ => return false,
+                    } else if t == s {
+                        literal += 1;
+                    } else {
+                        return None;
+                    }
+                    match (t_end == template.len(), s_end == sent.len()) {
+                        (true, true) => return Some(literal),
+                        (false, false) => {
+                            template = &template[t_end + 1..];
+                            sent = &sent[s_end + 1..];
+                        }
+                        _ => return None,
                     }
                 }
             }
 
             /// The operation of `table` a request's method and path are, preferring the
             /// template with more literal segments (`/faults/release` over
-            /// `/faults/{id}`).
+            /// `/faults/{id}`; of equals, the later).
             pub fn find(
                 table: &'static [Operation],
                 method: &str,
                 path: &str,
             ) -> Option<&'static Operation> {
-                let literal = |op: &Operation| {
-                    op.path.split('/').filter(|s| !s.starts_with('{')).count()
-                };
-                table
-                    .iter()
-                    .filter(|op| op.method.eq_ignore_ascii_case(method) && op.matches_path(path))
-                    .max_by_key(|op| literal(op))
+                let mut found: Option<(&'static Operation, usize)> = None;
+                for op in table {
+                    if !op.method.eq_ignore_ascii_case(method) {
+                        continue;
+                    }
+                    if let Some(literal) = op.literal_segments_matching(path)
+                        && found.is_none_or(|(_, best)| literal >= best)
+                    {
+                        found = Some((op, literal));
+                    }
+                }
+                found.map(|(op, _)| op)
             }
         }
     });
