@@ -118,3 +118,80 @@ async fn the_journal_is_filtered_bounded_to_the_latest_and_cleared_over_http() {
     assert_eq!(cleared.status, 204);
     assert_eq!(list("").await, json!([]));
 }
+
+/// Parameter checks, faults and the journal go by the spec's operation as the router
+/// serves the request: `HEAD` is its `GET`, a method in another case is no operation
+/// (the router answers 405), a path with an empty segment is none (404, never a handler
+/// with an empty id), and a refusal at the front door is named by its operation.
+#[tokio::test]
+async fn requests_are_named_by_the_operation_the_router_serves() {
+    let env = Env::new().await;
+    let token = &env.account.token;
+    env.sandbox
+        .arm(FaultSpec::new(FaultKind::InternalError, 1).on("get_instrument"));
+    let lower = reqwest::Method::from_bytes(b"get").unwrap();
+    let refused = env
+        .send(
+            env.http
+                .request(lower, env.url("/instruments/ins_xyz789"))
+                .bearer_auth(token),
+        )
+        .await;
+    assert_eq!(refused.status, 405);
+    assert_eq!(env.sandbox.armed_faults().len(), 1, "not taken by a 405");
+    let head = env
+        .http
+        .head(env.url("/instruments/ins_xyz789"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.status(),
+        500,
+        "HEAD is GET: the fault armed for it fires"
+    );
+    assert!(env.sandbox.armed_faults().is_empty());
+    let empty = env
+        .send(
+            env.http
+                .get(env.url("/accounts//orders"))
+                .bearer_auth(token),
+        )
+        .await;
+    assert_eq!(empty.status, 404);
+    assert_eq!(empty.body["code"], "not_found", "{:?}", empty.body);
+    let unsupported = env
+        .send(
+            env.http
+                .post(env.url(&format!("/accounts/{}/orders", env.account.id)))
+                .bearer_auth(token)
+                .header("Content-Type", "text/plain")
+                .body(buy().to_string()),
+        )
+        .await;
+    assert_eq!(unsupported.status, 415);
+    let named: Vec<(String, String, u16)> = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.operation, r.status))
+        .collect();
+    let named: Vec<(&str, &str, u16)> = named
+        .iter()
+        .map(|(m, o, s)| (m.as_str(), o.as_str(), *s))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("get", "unknown", 405),
+            ("HEAD", "get_instrument", 500),
+            ("GET", "unknown", 404),
+            ("POST", "place_order", 415),
+        ]
+    );
+    assert!(
+        env.orders().await.is_empty(),
+        "the refused placement placed nothing"
+    );
+}

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -111,13 +111,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .nest("/sandbox", control::routes())
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "No such operation.",
-            )
-        })
+        .fallback(|| async { no_such_operation() })
         // Keeps axum's `Allow` header; the body is the contract's error, like every other.
         .method_not_allowed_fallback(|request: Request| async move {
             ApiError::new(
@@ -134,40 +128,58 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The front of every request: the guard's checks ([`guard::admit`]); for an operation
-/// of the Orders API, the lifecycle caught up with real time
-/// ([`Shared::catch_up`](crate::Shared::catch_up)), its parameters checked and its faults
-/// applied ([`checked_and_faulted`]); then the router and the handler. Every answer,
-/// refusals included, carries a `Request-Id`. One layer for all of it, since each
-/// `from_fn` layer costs its own boxed future and service clone on every request.
+fn no_such_operation() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "No such operation.",
+    )
+}
+
+/// The operation of the Orders API a request is, by the spec's table and as the router
+/// serves it: the method exactly (`get` is not `GET`: the router answers it 405), `HEAD`
+/// as the `GET` the router answers it with, `{parameter}` one non-empty segment, literal
+/// segments first. `None` for anything else, which the router refuses, except a path with
+/// an empty segment (`/accounts//orders`), which the router would give to a handler with
+/// an empty id and [`front`] refuses as no operation.
+fn served_operation(request: &Request) -> Option<&'static sophic_client::Operation> {
+    let method = match *request.method() {
+        Method::HEAD => "GET",
+        ref method => method.as_str(),
+    };
+    sophic_client::Operation::find(sophic_client::OPERATIONS, method, request.uri().path())
+        .filter(|op| op.method == method)
+}
+
+/// The front of every request: the guard's checks ([`guard::admit`]); for the Orders
+/// API, the lifecycle caught up with real time
+/// ([`Shared::catch_up`](crate::Shared::catch_up)) and, for one of its operations
+/// ([`served_operation`]), its parameters checked and its faults applied
+/// ([`checked_and_faulted`]); then the router and the handler. Every answer, refusals
+/// included, carries a `Request-Id`. One layer for all of it, since each `from_fn` layer
+/// costs its own boxed future and service clone on every request.
 async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = request_id(state.requests.fetch_add(1, Ordering::Relaxed) + 1);
     // API requests go to the request journal; the control plane's do not.
     let arrived = (!request.uri().path().starts_with("/sandbox"))
         .then(|| crate::requests::Arrived::of(request.method(), request.uri(), request.headers()));
-    // The spec's operation, matched as the router matches it (`{parameter}` is one
-    // non-empty segment, literal segments win): none for a path the router refuses.
-    let operation = arrived.as_ref().and_then(|_| {
-        sophic_client::Operation::find(
-            sophic_client::OPERATIONS,
-            request.method().as_str(),
-            request.uri().path(),
-        )
-    });
+    let operation = arrived.as_ref().and_then(|_| served_operation(&request));
     if arrived.is_some() {
         request
             .extensions_mut()
             .insert(crate::requests::RequestId(id.clone()));
     }
     let mut response = match guard::admit(&state, request).await {
-        Ok(request) => match operation {
-            Some(operation) => {
-                // In real time, orders move on their own: what fell due runs first.
-                state.catch_up();
-                checked_and_faulted(&state, request, next, operation.id).await
+        Ok(request) if arrived.is_some() => {
+            // In real time, orders move on their own: what fell due runs first.
+            state.catch_up();
+            match operation {
+                Some(operation) => checked_and_faulted(&state, request, next, operation.id).await,
+                None if request.uri().path().contains("//") => no_such_operation().into_response(),
+                None => next.run(request).await,
             }
-            None => next.run(request).await,
-        },
+        }
+        Ok(request) => next.run(request).await,
         Err(refusal) => refusal,
     };
     response
