@@ -255,7 +255,7 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> Result<usize, 
             pub fn at(method: &str, path: &str) -> Option<&'static Operation> {
                 OPERATIONS
                     .iter()
-                    .find(|op| op.method.eq_ignore_ascii_case(method) && op.path == path)
+                    .find(|op| op.method == method && op.path == path)
             }
 
             /// Whether a request's path (`/accounts/acc_1/orders`, no query) is one of
@@ -295,7 +295,8 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> Result<usize, 
                 }
             }
 
-            /// The operation of `table` a request's method and path are, preferring the
+            /// The operation of `table` a request's method (case-sensitive, as HTTP's
+            /// are: `get` is not `GET`) and path are, preferring the
             /// template with more literal segments (`/faults/release` over
             /// `/faults/{id}`; of equals, the later).
             pub fn find(
@@ -305,7 +306,7 @@ pub fn append_operation_table(file: &mut File, spec: &OpenAPI) -> Result<usize, 
             ) -> Option<&'static Operation> {
                 let mut found: Option<(&'static Operation, usize)> = None;
                 for op in table {
-                    if !op.method.eq_ignore_ascii_case(method) {
+                    if op.method != method {
                         continue;
                     }
                     if let Some(literal) = op.literal_segments_matching(path)

@@ -158,8 +158,7 @@ impl Listing {
 
     /// [`Listing::full`] as JSON, in an allocation of its own size.
     fn render(&self, today: NaiveDate) -> Bytes {
-        let json = serde_json::to_vec(&self.full(today)).expect("an instrument serializes");
-        Bytes::from(json.into_boxed_slice())
+        crate::exact_json(&self.full(today))
     }
 }
 
@@ -689,6 +688,32 @@ mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_instruments_answer_is_rendered_once_a_day_and_again_after_a_change() {
+        let mut market = Market::new(42, day("2026-03-12"));
+        let today = day("2026-03-12");
+        let first = market.shown("ins_xyz789", today).unwrap();
+        let again = market.shown("ins_xyz789", today).unwrap();
+        assert_eq!(
+            first.as_ptr(),
+            again.as_ptr(),
+            "the kept bytes, not a rendering"
+        );
+        let tomorrow = market.shown("ins_xyz789", day("2026-03-13")).unwrap();
+        assert_ne!(first.as_ptr(), tomorrow.as_ptr(), "a new day renders again");
+        let listing = market.get_mut("ins_xyz789").unwrap();
+        listing.instrument.trading_status = Some(TradingStatus::Closed);
+        let changed = market.shown("ins_xyz789", day("2026-03-13")).unwrap();
+        assert_ne!(
+            tomorrow.as_ptr(),
+            changed.as_ptr(),
+            "a change renders again"
+        );
+        let shown: serde_json::Value = serde_json::from_slice(&changed).unwrap();
+        assert_eq!(shown["trading_status"], "closed");
+        assert!(market.shown("ins_nope", today).is_none());
     }
 
     #[test]

@@ -62,10 +62,6 @@ pub(crate) struct Answered {
     pub dropped: bool,
 }
 
-/// A request's id, known before it is handled (a dropped request's record has it too).
-#[derive(Clone, Debug)]
-pub(crate) struct RequestId(pub HeaderValue);
-
 /// What a request's handler knew that the journal wants: the order it concerned.
 #[derive(Clone, Debug)]
 pub(crate) struct OrderRef(pub String);
@@ -138,13 +134,18 @@ impl Arrived {
             }
             self.present |= 1 << i;
         }
-        self.ends[i] = u16::try_from(self.text.len()).unwrap_or(u16::MAX);
+        self.ends[i] = u16::try_from(self.text.len())
+            .expect("every field is bounded (the assertion beside MAX_FIELD)");
     }
 }
 
 /// The most of a header's value, or of a path or query, the journal keeps (hyper admits
 /// headers of hundreds of kilobytes; 10,000 of them would be gigabytes).
 const MAX_FIELD: usize = 512;
+
+/// Every field at its bound (and a little over, see [`push_bounded`], with an ellipsis)
+/// fits the `u16` ends of a record.
+const _: () = assert!(FIELDS * (MAX_FIELD + 4 + "…".len()) <= u16::MAX as usize);
 
 /// Pushes as much of `part` as the field begun at `start` may still take: a little more
 /// than [`MAX_FIELD`] (so that [`Arrived::put`] sees it was cut), never a whole
@@ -191,6 +192,13 @@ fn redacted_authorization(value: &HeaderValue) -> impl FnOnce(&mut String) + '_ 
     }
 }
 
+/// Whether `word` (lower-case ASCII) is in `name`, in any case, without a lower-cased copy.
+fn contains_ignoring_case(name: &str, word: &str) -> bool {
+    name.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// A query with the values of parameters that look like credentials redacted.
 fn redacted_query(query: &str) -> impl FnOnce(&mut String) + '_ {
     const SECRET: [&str; 6] = ["token", "key", "secret", "password", "signature", "auth"];
@@ -201,7 +209,7 @@ fn redacted_query(query: &str) -> impl FnOnce(&mut String) + '_ {
                 push_bounded(text, start, "&");
             }
             match pair.split_once('=') {
-                Some((name, _)) if SECRET.iter().any(|s| name.to_ascii_lowercase().contains(s)) => {
+                Some((name, _)) if SECRET.iter().any(|s| contains_ignoring_case(name, s)) => {
                     push_bounded(text, start, name);
                     push_bounded(text, start, "=…");
                 }
@@ -223,7 +231,7 @@ impl Arrived {
         let path = uri.path();
         kept.put(
             Field::Path,
-            Some(|text: &mut String| push_bounded(text, 0, path)),
+            Some(|text: &mut String| push_bounded(text, text.len(), path)),
         );
         kept.put(Field::Query, uri.query().map(redacted_query));
         kept.put(

@@ -171,6 +171,14 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
         )
         .await;
     assert_eq!(unsupported.status, 415);
+    let limited = env
+        .send(
+            env.http
+                .get(env.url(&format!("/accounts/{}/orders?limit=0", env.account.id)))
+                .bearer_auth(token),
+        )
+        .await;
+    assert_eq!(limited.status, 400, "{:?}", limited.body);
     let named: Vec<(String, String, u16)> = env
         .sandbox
         .requests()
@@ -188,6 +196,7 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
             ("HEAD", "get_instrument", 500),
             ("GET", "unknown", 404),
             ("POST", "place_order", 415),
+            ("GET", "list_orders", 400),
         ]
     );
     assert!(

@@ -191,8 +191,14 @@ fn declares(headers: &HeaderMap, expected: &str) -> bool {
 
 /// The guard itself: checks 1 to 5 above, then hands on the request with its body read.
 /// Admits a request (with its body read), or answers the refusal. Called by the front
-/// middleware of the router (`super::front`), so the checks cost no layer of their own.
-pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request, Response> {
+/// middleware of the router (`super::front`), so the checks cost no layer of their own;
+/// `served` is the Orders API operation it found for the request (a control request's is
+/// found here, in the control plane's table).
+pub(crate) async fn admit(
+    state: &AppState,
+    request: Request,
+    served: Option<&'static Operation>,
+) -> Result<Request, Response> {
     // Paid on every request: no allocation unless refusing.
     let path = request.uri().path();
     // The one operation whose errors are OAuth's (RFC 6749), whatever the method.
@@ -235,12 +241,12 @@ pub(crate) async fn admit(state: &AppState, request: Request) -> Result<Request,
     if request.body().is_end_stream() {
         return Ok(request);
     }
-    let table = if control {
-        crate::CONTROL_OPERATIONS
+    let operation = if control {
+        Operation::find(crate::CONTROL_OPERATIONS, request.method().as_str(), path)
     } else {
-        sophic_client::OPERATIONS
+        served
     };
-    let Some(operation) = Operation::find(table, request.method().as_str(), path) else {
+    let Some(operation) = operation else {
         return Ok(request);
     };
     let (parts, body) = request.into_parts();

@@ -482,13 +482,14 @@ pub(crate) fn check_parameters<B>(
     }
 }
 
-/// The operation id of a routed request, from the spec's table.
-pub(crate) fn operation_of<B>(request: &axum::http::Request<B>) -> &'static str {
+/// The operation of a request, as the front door found it in the spec's table.
+pub(crate) fn operation_of<B>(
+    request: &axum::http::Request<B>,
+) -> Option<&'static sophic_client::Operation> {
     request
         .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .and_then(|path| sophic_client::Operation::at(request.method().as_str(), path.as_str()))
-        .map_or("unknown", |op| op.id)
+        .get::<super::SpecOperation>()
+        .map(|op| op.0)
 }
 
 /// A JSON body checked against its operation's schema in the spec, then decoded.
@@ -498,7 +499,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let operation = operation_of(&request);
+        let operation = operation_of(&request).map_or("unknown", |op| op.id);
         // The guard read the body already, bounded; this only takes the bytes out.
         let raw = axum::body::Bytes::from_request(request, state)
             .await

@@ -60,7 +60,8 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         state: &AppState,
     ) -> Result<Self, Response> {
         use axum::extract::FromRequestParts;
-        let operation = spec::operation_of(&request);
+        let served = spec::operation_of(&request);
+        let operation = served.map_or("unknown", |op| op.id);
         let (mut parts, body) = request.into_parts();
         let Auth(principal) = Auth::from_request_parts(&mut parts, state)
             .await
@@ -70,7 +71,7 @@ impl axum::extract::FromRequest<AppState> for Mutation {
         let stall = parts.extensions.get::<Stall>().is_some();
         // The guard read it already, bounded by the spec's limit; this only takes the
         // bytes out, under the same bound (for a route the spec's table would not know).
-        let limit = sophic_client::Operation::by_id(operation).map_or(0, |op| op.max_body_bytes);
+        let limit = served.map_or(0, |op| op.max_body_bytes);
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
             ApiError::param("body", ErrorParamCode::Invalid, "could not be read").into_response()
         })?;
@@ -178,12 +179,10 @@ impl KeyUse {
     }
 }
 
-/// A keyed change's answer, as sent and as kept for replay: its bytes in an allocation of
-/// their own size (a `Vec` grown while serializing holds up to twice its length, and a
-/// kept answer holds it for 24 hours: 1,024 bytes for a 587-byte order).
+/// A keyed change's answer, as sent and as kept for replay ([`crate::exact_json`]: a
+/// grown `Vec` would keep 1,024 bytes for a 587-byte order for 24 hours).
 pub(crate) fn answer<T: Serialize>(status: StatusCode, value: &T) -> Answer {
-    let bytes = serde_json::to_vec(value).expect("answers serialize");
-    (status, Bytes::from(bytes.into_boxed_slice()))
+    (status, crate::exact_json(value))
 }
 
 fn send((status, body): Answer) -> Response {
