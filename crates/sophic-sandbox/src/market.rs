@@ -2,6 +2,8 @@
 //! weeks (extended as the clock reaches each issue date), and their prices on the clock
 //! (contract sections 10 and 11).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{Datelike, NaiveDate, TimeDelta, Weekday};
 use foldhash::HashMap;
@@ -40,6 +42,9 @@ pub struct Listing {
     /// the date. Every change to the listing goes through [`Market::get_mut`], which
     /// forgets it.
     shown: Option<(NaiveDate, Bytes)>,
+    /// What its orders show of it (id, name, symbol, type), one copy shared by all of
+    /// them: made when it is listed, as those four fields are never changed after.
+    summary: Arc<Instrument>,
 }
 
 /// The lot every instrument starts with: 10,000 units, so the demo's 100.00 (and any order
@@ -130,14 +135,44 @@ impl Listing {
     }
 
     /// The four fields every embedded instrument carries.
-    pub fn summary(&self) -> Instrument {
-        Instrument::from(exhaustive::Instrument {
-            id: self.instrument.id.clone(),
-            name: self.instrument.name.clone(),
-            symbol: self.instrument.symbol.clone(),
-            instrument_type: self.instrument.instrument_type.clone(),
+    pub fn summary(&self) -> Arc<Instrument> {
+        debug_assert!(
+            {
+                let (kept, now) = (&self.summary, &self.instrument);
+                (&kept.id, &kept.name, &kept.symbol, &kept.instrument_type)
+                    == (&now.id, &now.name, &now.symbol, &now.instrument_type)
+            },
+            "{}'s summary fields changed after it was listed",
+            self.instrument.id
+        );
+        Arc::clone(&self.summary)
+    }
+
+    /// A listing of `instrument`, quoted by `quote`, with the default lot and no price
+    /// pinned.
+    fn new(
+        instrument: Instrument,
+        quote: Quote,
+        series: Option<usize>,
+        goes_through_auction: bool,
+    ) -> Self {
+        let summary = Arc::new(Instrument::from(exhaustive::Instrument {
+            id: instrument.id.clone(),
+            name: instrument.name.clone(),
+            symbol: instrument.symbol.clone(),
+            instrument_type: instrument.instrument_type.clone(),
             ..exhaustive::Instrument::from(empty_instrument())
-        })
+        }));
+        Self {
+            instrument,
+            quote,
+            pinned: None,
+            goes_through_auction,
+            series,
+            lot: DEFAULT_LOT,
+            shown: None,
+            summary,
+        }
     }
 
     /// The summary with what a holder needs: the maturity and whether it may roll over.
@@ -145,7 +180,7 @@ impl Listing {
         Instrument::from(exhaustive::Instrument {
             maturity_date: self.instrument.maturity_date,
             supports_automatic_rollover: self.instrument.supports_automatic_rollover,
-            ..exhaustive::Instrument::from(self.summary())
+            ..exhaustive::Instrument::from(Instrument::clone(&self.summary))
         })
     }
 
@@ -280,7 +315,9 @@ fn series() -> Vec<Series> {
 /// issue date.
 #[derive(Debug)]
 pub struct Market {
-    listings: Vec<Listing>,
+    /// Shared, so that a placement takes its listing with a reference count, not a copy
+    /// (a change copies only a listing still shared: [`Market::get_mut`]).
+    listings: Vec<Arc<Listing>>,
     index: HashMap<String, usize>,
     series: Vec<SeriesState>,
     seed: u64,
@@ -329,7 +366,7 @@ impl Market {
     fn add(&mut self, listing: Listing) {
         self.index
             .insert(listing.instrument.id.clone(), self.listings.len());
-        self.listings.push(listing);
+        self.listings.push(Arc::new(listing));
     }
 
     /// Issues every bill of series `i` due by `today`.
@@ -358,8 +395,9 @@ impl Market {
             }
             let seed = self.seed;
             for listing in &mut self.listings {
-                if let Quote::Walk { start, now } = &mut listing.quote {
-                    *now = walk_step(seed, &listing.instrument.id, today, *now, *start);
+                if let Quote::Walk { start, now } = listing.quote {
+                    let step = walk_step(seed, &listing.instrument.id, today, now, start);
+                    Arc::make_mut(listing).quote = Quote::Walk { start, now: step };
                 }
             }
         }
@@ -367,12 +405,17 @@ impl Market {
 
     /// An instrument by id.
     pub fn get(&self, id: &str) -> Option<&Listing> {
-        self.index.get(id).map(|&i| &self.listings[i])
+        self.index.get(id).map(|&i| &*self.listings[i])
+    }
+
+    /// An instrument by id, shared (a reference count, not a copy).
+    pub(crate) fn shared(&self, id: &str) -> Option<Arc<Listing>> {
+        self.index.get(id).map(|&i| Arc::clone(&self.listings[i]))
     }
 
     /// An instrument by id, to change: its rendered answer is forgotten.
     pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Listing> {
-        let listing = &mut self.listings[*self.index.get(id)?];
+        let listing = Arc::make_mut(&mut self.listings[*self.index.get(id)?]);
         listing.shown = None;
         Some(listing)
     }
@@ -380,7 +423,7 @@ impl Market {
     /// The instrument's JSON answer on `today`: rendered once a day, and again after any
     /// change to it.
     pub(crate) fn shown(&mut self, id: &str, today: NaiveDate) -> Option<Bytes> {
-        let listing = &mut self.listings[*self.index.get(id)?];
+        let listing = Arc::make_mut(&mut self.listings[*self.index.get(id)?]);
         if let Some((day, bytes)) = &listing.shown
             && *day == today
         {
@@ -398,7 +441,7 @@ impl Market {
 
     /// Every instrument, in listing order.
     pub fn all(&self) -> impl Iterator<Item = &Listing> {
-        self.listings.iter()
+        self.listings.iter().map(|l| &**l)
     }
 
     /// The bill of `listing`'s series on the run on `today`: the latest issued that has not
@@ -408,6 +451,7 @@ impl Market {
         self.listings
             .iter()
             .rev()
+            .map(|l| &**l)
             .find(|l| l.series == Some(series) && l.maturity().is_some_and(|m| m > today))
     }
 
@@ -422,16 +466,11 @@ fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
     let maturity = issued + TimeDelta::days(s.tenor_days);
     let stamp = issued.format("%y%m%d").to_string();
     let months = s.tenor_days / 30;
-    Listing {
-        quote: Quote::Discount {
-            base_yield: s.base_yield,
-        },
-        pinned: None,
-        goes_through_auction: true,
-        series: Some(series),
-        lot: DEFAULT_LOT,
-        shown: None,
-        instrument: Instrument::from(exhaustive::Instrument {
+    let quote = Quote::Discount {
+        base_yield: s.base_yield,
+    };
+    Listing::new(
+        Instrument::from(exhaustive::Instrument {
             id: format!("ins_{}_{stamp}", s.key),
             name: format!("{} {}", s.name, maturity.format("%Y-%m-%d")),
             symbol: format!("{}-{}", s.symbol, maturity.format("%y%m%d")),
@@ -458,7 +497,10 @@ fn bill(s: &Series, series: usize, issued: NaiveDate) -> Listing {
             initial_auction_date: Some(previous_business_day(previous_business_day(issued))),
             latest_auction_date: Some(previous_business_day(previous_business_day(issued))),
         }),
-    }
+        quote,
+        Some(series),
+        true,
+    )
 }
 
 fn empty_instrument() -> Instrument {
@@ -643,14 +685,8 @@ fn bonds() -> Vec<Listing> {
         .enumerate()
         .map(|(i, s)| {
             let start = d(s.price);
-            Listing {
-                quote: Quote::Walk { start, now: start },
-                pinned: None,
-                goes_through_auction: false,
-                series: None,
-                lot: DEFAULT_LOT,
-                shown: None,
-                instrument: Instrument::from(exhaustive::Instrument {
+            Listing::new(
+                Instrument::from(exhaustive::Instrument {
                     id: s.id.into(),
                     name: s.name.into(),
                     symbol: s.symbol.into(),
@@ -677,7 +713,10 @@ fn bonds() -> Vec<Listing> {
                     initial_auction_date: Some(date(s.dates[3])),
                     latest_auction_date: Some(date(s.dates[4])),
                 }),
-            }
+                Quote::Walk { start, now: start },
+                None,
+                false,
+            )
         })
         .collect()
 }
@@ -714,6 +753,21 @@ mod tests {
         let shown: serde_json::Value = serde_json::from_slice(&changed).unwrap();
         assert_eq!(shown["trading_status"], "closed");
         assert!(market.shown("ins_nope", today).is_none());
+    }
+
+    #[test]
+    fn a_listings_orders_share_one_summary_and_a_placement_shares_the_listing() {
+        let market = Market::new(42, day("2026-03-12"));
+        let listing = market.get("ins_xyz789").unwrap();
+        let (one, two) = (listing.summary(), listing.summary());
+        assert!(Arc::ptr_eq(&one, &two), "one summary for all its orders");
+        assert_eq!(
+            (one.id.as_str(), one.name.as_str(), one.symbol.as_str()),
+            ("ins_xyz789", "Kenya 2024 Bond A", "KE2024A")
+        );
+        assert_eq!(one.isin, None, "a summary is four fields");
+        let shared = market.shared("ins_xyz789").unwrap();
+        assert!(std::ptr::eq(&*shared, listing), "a reference, not a copy");
     }
 
     #[test]

@@ -112,6 +112,24 @@ async fn a_fill_moves_cash_and_units_at_the_price_rounded_down() {
     assert_eq!(order["traded_notional"], "99.50");
     assert_eq!(order["trades"][0]["status"], "settled");
     assert_eq!(order["trades"][0]["price"], "0.99");
+    // A trade shows its order's own fields (the sandbox keeps them once, on the order).
+    let trade = &order["trades"][0];
+    assert_eq!(trade["order"], order["id"]);
+    assert_eq!(trade["account"], env.account.id.as_str());
+    assert_eq!(trade["account"], order["account"]);
+    assert_eq!(trade["side"], "buy");
+    assert_eq!(trade["position"], order["position"]);
+    assert!(
+        trade["position"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("pos_"))
+    );
+    assert_eq!(trade["quantity"], "100.50");
+    assert_eq!(trade["notional"], "99.50");
+    assert_eq!(trade["quantity_currency"], "USD");
+    assert_eq!(trade["notional_currency"], "USD");
+    assert_eq!(trade["instrument"], order["instrument"]);
+    assert_eq!(trade["instrument"]["id"], "ins_xyz789");
     assert_eq!(
         env.usd().await,
         ("9900.00".into(), "9900.00".into(), "0.00".into())
@@ -431,4 +449,40 @@ async fn each_event_shows_the_order_as_it_was_at_that_event() {
     assert_eq!(data, [placed.clone(), cancelled.clone()]);
     assert!(placed["cancelled_at"].is_null() && placed["cancelled_reason"].is_null());
     assert_eq!(cancelled["cancelled_reason"], "user_request");
+
+    // An order filled in several trades (a lot of 40 units): each event shows the trades
+    // made by then, and only those.
+    let lot = env
+        .send(
+            env.http
+                .put(env.url("/sandbox/instruments/ins_xyz789"))
+                .json(&serde_json::json!({"lot": "40"})),
+        )
+        .await;
+    assert_eq!(lot.status, 200, "{:?}", lot.body);
+    let id = env.buy("ins_xyz789", "100.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut seen = vec![env.order(&id).await];
+    for _ in 0..20 {
+        if seen.last().unwrap()["status"] == "settled" {
+            break;
+        }
+        env.advance(1);
+        let now = env.order(&id).await;
+        if now["status"] != seen.last().unwrap()["status"] {
+            seen.push(now);
+        }
+    }
+    let data: Vec<Value> = events_of(&env, &id)
+        .await
+        .iter()
+        .map(|e| e["data"].clone())
+        .collect();
+    assert_eq!(data, seen);
+    let trades = |order: &Value| order["trades"].as_array().unwrap().len();
+    let last = seen.last().unwrap();
+    assert!(trades(last) > 1, "{last:#}");
+    assert_eq!(trades(&seen[0]), 0);
 }

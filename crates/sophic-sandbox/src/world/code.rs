@@ -93,16 +93,16 @@ macro_rules! code {
             const TABLE: &'static [Self] = &[$($enum::$variant),+];
             const UNKNOWN: Self = $enum::Unknown(String::new());
             fn code(&self) -> u8 {
+                /// Each variant's place in `TABLE` (the same list, in the same order).
+                #[repr(u8)]
+                enum Place {
+                    $($variant),+
+                }
                 // Exhaustive: a variant added to the spec fails to compile here.
-                let known = match self.exhaustive() {
-                    $(exhaustive::$enum::$variant => $enum::$variant,)+
-                    exhaustive::$enum::Unknown(_) => return Self::NONE,
-                };
-                Self::TABLE
-                    .iter()
-                    .position(|value| *value == known)
-                    .and_then(|i| u8::try_from(i).ok())
-                    .unwrap_or(Self::NONE)
+                match self.exhaustive() {
+                    $(exhaustive::$enum::$variant => Place::$variant as u8,)+
+                    exhaustive::$enum::Unknown(_) => Self::NONE,
+                }
             }
         }
     };

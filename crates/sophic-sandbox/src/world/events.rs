@@ -126,7 +126,8 @@ impl OrderState {
     /// The order as it was in this state, reached at `at`: `now` with the changing fields
     /// put back (a set-once field as it is now, if it was set then).
     fn rewind(&self, now: &StoredOrder, at: DateTime<Utc>) -> Order {
-        let mut then = now.to_order();
+        let trades = &now.trades[..usize::from(self.trades).min(now.trades.len())];
+        let mut then = now.with_trades(trades);
         let was_set = |bit: u8| self.set & bit != 0;
         then.status = self.status.get();
         then.modified_at = at;
@@ -146,7 +147,6 @@ impl OrderState {
         if !was_set(Set::POSITION) {
             then.position = None;
         }
-        then.trades.truncate(usize::from(self.trades));
         if let Some(status) = self.trade_status {
             for trade in &mut then.trades {
                 trade.status = status.get();

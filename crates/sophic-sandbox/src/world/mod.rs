@@ -221,8 +221,6 @@ pub struct World {
     ledger: Ledger,
     /// Shared with the answers being sent; a change copies only a shared order.
     orders: HashMap<Arc<str>, Arc<StoredOrder>>,
-    /// Each listing's four-field summary as its orders show it, shared by them.
-    summaries: HashMap<String, Arc<Instrument>>,
     schedule: Schedule,
     events: EventLog,
     credentials: Credentials,
@@ -255,7 +253,6 @@ impl World {
             today,
             ledger: Ledger::default(),
             orders: HashMap::default(),
-            summaries: HashMap::default(),
             schedule: Schedule::default(),
             events: EventLog::default(),
             credentials: Credentials::default(),
@@ -577,16 +574,13 @@ impl World {
         new: NewOrder,
         now: DateTime<Utc>,
     ) -> Result<Arc<StoredOrder>, ApiError> {
-        let listing = self
-            .listing(&new.instrument)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::NotFound,
-                    format!("No instrument {}.", new.instrument),
-                )
-            })?
-            .clone();
+        let listing = self.market.shared(&new.instrument).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::NotFound,
+                format!("No instrument {}.", new.instrument),
+            )
+        })?;
         let account = self
             .ledger
             .get(account_id)
@@ -662,7 +656,7 @@ impl World {
             purpose: purpose.into(),
             position: None,
             side: figures.side.into(),
-            instrument: self.summary(listing),
+            instrument: listing.summary(),
             cash_amount: figures.cash_amount,
             net_cash_amount: figures.net_cash_amount,
             quantity: figures.quantity,
@@ -683,7 +677,7 @@ impl World {
         let order = Arc::new(order);
         self.orders.insert(id.clone(), Arc::clone(&order));
         self.schedule_next(&id, now + self.rules.delays.placed);
-        self.record_event(account_id, &order);
+        self.record_event(&order);
         order
     }
 
@@ -729,23 +723,6 @@ impl World {
                 }
             }
         }
-    }
-
-    /// The summary of `listing` its orders show: the one shared by its earlier orders while
-    /// the listing's four summary fields stay as they were.
-    fn summary(&mut self, listing: &Listing) -> Arc<Instrument> {
-        let shown = &listing.instrument;
-        if let Some(summary) = self.summaries.get(&shown.id)
-            && summary.name == shown.name
-            && summary.symbol == shown.symbol
-            && summary.instrument_type == shown.instrument_type
-        {
-            return Arc::clone(summary);
-        }
-        let summary = Arc::new(listing.summary());
-        self.summaries
-            .insert(shown.id.clone(), Arc::clone(&summary));
-        summary
     }
 
     /// An order of the account (shared: a clone of it is cheap, and outlives the lock).
@@ -820,7 +797,7 @@ impl World {
         order.cancelled_at = Some(now);
         order.modified_at = now;
         let order = Arc::clone(&self.orders[order_id]);
-        self.record_event(&order.account, &order);
+        self.record_event(&order);
     }
 
     /// Releases what an open order reserved.
@@ -1151,7 +1128,7 @@ impl World {
         order.status = status.into();
         order.modified_at = at;
         let order = Arc::clone(&self.orders[order_id]);
-        self.record_event(&order.account, &order);
+        self.record_event(&order);
     }
 
     /// The order, to change: copied first only if an event still shares this version.
@@ -1335,8 +1312,9 @@ impl World {
 
     /// Records `order`'s change, just made: the event's time is the order's `modified_at`
     /// (which is how an event's `data` gets its `modified_at` back, [`OrderState`]).
-    fn record_event(&mut self, account: &str, order: &StoredOrder) {
+    fn record_event(&mut self, order: &StoredOrder) {
         let at = order.modified_at;
+        let account = &*order.account;
         let record = EventRecord {
             id: self.ids.next("evt").as_str().into(),
             at,

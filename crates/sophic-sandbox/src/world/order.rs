@@ -72,6 +72,12 @@ impl StoredOrder {
     /// The wire `Order`. Every field is named (no `..`), so a field the spec adds fails to
     /// compile here until the world keeps it or says why it need not.
     pub fn to_order(&self) -> Order {
+        self.with_trades(&self.trades)
+    }
+
+    /// The wire `Order` showing only `shown` of its trades (an event's order, made before
+    /// its later trades, renders none of them).
+    pub(super) fn with_trades(&self, shown: &[StoredTrade]) -> Order {
         let StoredOrder {
             id,
             account,
@@ -93,7 +99,7 @@ impl StoredOrder {
             filled_at,
             settled_at,
             cancelled_at,
-            trades,
+            trades: _,
             created_at,
             modified_at,
         } = self;
@@ -118,7 +124,7 @@ impl StoredOrder {
             filled_at: *filled_at,
             settled_at: *settled_at,
             cancelled_at: *cancelled_at,
-            trades: trades.iter().map(|t| t.to_trade(self)).collect(),
+            trades: shown.iter().map(|t| t.to_trade(self)).collect(),
             created_at: *created_at,
             modified_at: *modified_at,
         })
