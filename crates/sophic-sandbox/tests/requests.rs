@@ -138,6 +138,11 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
         )
         .await;
     assert_eq!(refused.status, 405);
+    assert_eq!(
+        refused.body["code"], "method_not_allowed",
+        "{:?}",
+        refused.body
+    );
     assert_eq!(env.sandbox.armed_faults().len(), 1, "not taken by a 405");
     let head = env
         .http
@@ -161,6 +166,13 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
         .await;
     assert_eq!(empty.status, 404);
     assert_eq!(empty.body["code"], "not_found", "{:?}", empty.body);
+    for unknown in ["/instruments/ins_xyz789/", "/instrument/ins_xyz789", "/"] {
+        let answer = env
+            .send(env.http.get(env.url(unknown)).bearer_auth(token))
+            .await;
+        assert_eq!(answer.status, 404, "{unknown}");
+        assert_eq!(answer.body["code"], "not_found", "{unknown}");
+    }
     let unsupported = env
         .send(
             env.http
@@ -171,6 +183,8 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
         )
         .await;
     assert_eq!(unsupported.status, 415);
+    assert_eq!(unsupported.body["code"], "unsupported_media_type");
+    assert_eq!(unsupported.param_paths(), ["header.Content-Type"]);
     let limited = env
         .send(
             env.http
@@ -179,6 +193,7 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
         )
         .await;
     assert_eq!(limited.status, 400, "{:?}", limited.body);
+    assert_eq!(limited.param_paths(), ["query.limit"]);
     let named: Vec<(String, String, u16)> = env
         .sandbox
         .requests()
@@ -194,6 +209,9 @@ async fn requests_are_named_by_the_operation_the_router_serves() {
         [
             ("get", "unknown", 405),
             ("HEAD", "get_instrument", 500),
+            ("GET", "unknown", 404),
+            ("GET", "unknown", 404),
+            ("GET", "unknown", 404),
             ("GET", "unknown", 404),
             ("POST", "place_order", 415),
             ("GET", "list_orders", 400),
